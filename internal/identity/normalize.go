@@ -1,0 +1,119 @@
+// Package identity normalises identity values (api.md §3.3) so that one contact
+// point has one stored form: e-mail addresses compared case-insensitively, phone
+// numbers in E.164, X handles without '@'. It is pure and safe to fuzz.
+package identity
+
+import (
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// MaxValueLen bounds any identity value, in bytes.
+const MaxValueLen = 320
+
+// Valid reports whether typ is a known identity type.
+func Valid(typ string) bool {
+	for _, t := range mergedesk.IdentityTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Normalize returns the value to store and the normalised value to compare for an
+// identity of type typ. region is the account's default phone region. Errors are
+// *mergedesk.Error with code InvalidValue on field "value".
+func Normalize(typ, value, region string) (stored, norm string, err error) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return "", "", mergedesk.Invalid("value", mergedesk.CodeBlank, "Value: cannot be blank")
+	}
+	if len(v) > MaxValueLen || !utf8.ValidString(v) {
+		return "", "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: is invalid")
+	}
+	switch typ {
+	case mergedesk.IdentityEmail, mergedesk.IdentityGoogle:
+		if !ValidEmail(v) {
+			return "", "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid email address", v)
+		}
+		// Stored as given, unique case-insensitively.
+		return v, strings.ToLower(v), nil
+	case mergedesk.IdentityPhone:
+		e, err := Phone(v, region)
+		if err != nil {
+			return "", "", err
+		}
+		return e, e, nil
+	case mergedesk.IdentityTwitter:
+		v = strings.TrimPrefix(v, "@")
+		if v == "" || strings.ContainsAny(v, " \t\r\n@") {
+			return "", "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid X handle", value)
+		}
+		return v, strings.ToLower(v), nil
+	case mergedesk.IdentityFacebook, mergedesk.IdentityMessaging, mergedesk.IdentitySDK, mergedesk.IdentityAnyChannel:
+		return v, v, nil
+	}
+	return "", "", mergedesk.Invalid("type", mergedesk.CodeInvalid, "Type: %q is not a valid identity type", typ)
+}
+
+// ValidEmail reports whether s is a plain address "local@domain" with a dot-free
+// or dotted domain, no display name and no spaces.
+func ValidEmail(s string) bool {
+	if len(s) > MaxValueLen || strings.ContainsAny(s, " \t\r\n<>,;\"") {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	domain := s[at+1:]
+	if strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
+// Phone parses a phone number written in any common format and returns it in
+// E.164. A number without '+' or '00' is read in region (ISO 3166-1 alpha-2).
+func Phone(s, region string) (string, error) {
+	v := strings.TrimSpace(s)
+	if strings.HasPrefix(v, "00") {
+		v = "+" + v[2:]
+	}
+	digits := 0
+	for _, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-(). /", r):
+		default:
+			return "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid phone number", s)
+		}
+	}
+	if digits < 3 || digits > 17 {
+		return "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid phone number", s)
+	}
+	if region == "" {
+		region = "US"
+	}
+	n, err := phonenumbers.Parse(v, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid phone number", s)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// ValidRegion reports whether r is a region the phone library knows.
+func ValidRegion(r string) bool {
+	if len(r) != 2 {
+		return false
+	}
+	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(r)) != 0
+}

@@ -1,0 +1,81 @@
+package identity
+
+import (
+	"testing"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+func TestPhoneFormatsAreOneValue(t *testing.T) {
+	for _, in := range []string{"(415) 555-0100", "+1 415 555 0100", "4155550100", "+1-415-555-0100", "001 415 555 0100", "415.555.0100"} {
+		got, err := Phone(in, "US")
+		if err != nil {
+			t.Fatalf("Phone(%q): %v", in, err)
+		}
+		if want := "+14155550100"; got != want {
+			t.Errorf("Phone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPhoneRegion(t *testing.T) {
+	got, err := Phone("030 1234567", "DE")
+	if err != nil || got != "+49301234567" {
+		t.Fatalf("Phone DE = %q, %v", got, err)
+	}
+}
+
+func TestPhoneInvalid(t *testing.T) {
+	for _, in := range []string{"", "abc", "12", "+1 415 555 0100 ext", "1234567890123456789012", "555-CALL-NOW"} {
+		if _, err := Phone(in, "US"); mergedesk.FieldCode(err, "value") != mergedesk.CodeInvalid {
+			t.Errorf("Phone(%q) err = %v, want InvalidValue", in, err)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		typ, in, stored, norm string
+	}{
+		{"email", " Ann@Example.COM ", "Ann@Example.COM", "ann@example.com"},
+		{"google", "a@b.co", "a@b.co", "a@b.co"},
+		{"twitter", "@AnnLee", "AnnLee", "annlee"},
+		{"facebook", " 12345 ", "12345", "12345"},
+		{"phone_number", "(415) 555-0100", "+14155550100", "+14155550100"},
+	}
+	for _, tt := range tests {
+		s, n, err := Normalize(tt.typ, tt.in, "US")
+		if err != nil || s != tt.stored || n != tt.norm {
+			t.Errorf("Normalize(%s, %q) = %q, %q, %v; want %q, %q", tt.typ, tt.in, s, n, err, tt.stored, tt.norm)
+		}
+	}
+}
+
+func TestNormalizeInvalid(t *testing.T) {
+	for _, tt := range [][2]string{{"email", "not-an-email"}, {"email", "a@"}, {"email", "Ann <a@b.c>"}, {"email", "a@b..c"}, {"twitter", "@"}, {"email", ""}, {"fax", "1"}} {
+		if _, _, err := Normalize(tt[0], tt[1], "US"); err == nil {
+			t.Errorf("Normalize(%s, %q) accepted", tt[0], tt[1])
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"(415) 555-0100", "a@b.c", "@x", "+49 30 1234567", "00441234", "\x00"} {
+		f.Add("email", s)
+		f.Add("phone_number", s)
+	}
+	f.Fuzz(func(t *testing.T, typ, v string) {
+		s, n, err := Normalize(typ, v, "US")
+		if err != nil {
+			if mergedesk.ErrorCode(err) != mergedesk.EInvalid {
+				t.Fatalf("Normalize error %v is not RecordInvalid", err)
+			}
+			return
+		}
+		// Normalising the stored form again is stable.
+		s2, n2, err := Normalize(typ, s, "US")
+		if err != nil || n2 != n || s2 != s {
+			t.Fatalf("not idempotent: %q -> %q,%q -> %q,%q,%v", v, s, n, s2, n2, err)
+		}
+	})
+}

@@ -1,0 +1,231 @@
+// Package store is the one database/sql implementation of Mergedesk's services,
+// for the embedded SQLite default and for PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a Mergedesk database. For SQLite it holds two pools: one connection that
+// writes (transactions begin IMMEDIATE, so a read-then-write never fails half way
+// with "database is locked") and a pool of readers that WAL lets run alongside it.
+// For PostgreSQL both are the same pool.
+type DB struct {
+	dialect dialect
+	write   *sql.DB
+	read    *sql.DB
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+
+	settingsMu sync.RWMutex
+	settings   *mergedesk.Settings
+}
+
+// Open connects to dsn ("sqlite:PATH" or "postgres://...") and runs the migrations.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	db, err := open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func open(dsn string) (*DB, error) {
+	db := &DB{Now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db.dialect = dialectPostgres
+		p, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		p.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		p.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		p.SetConnMaxIdleTime(5 * time.Minute)
+		db.write, db.read = p, p
+	case strings.HasPrefix(dsn, "sqlite:"):
+		db.dialect = dialectSQLite
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty path")
+		}
+		// busy_timeout: a reader waiting for a checkpoint, or a second process, waits
+		// instead of failing. synchronous(NORMAL) is durable in WAL mode except for the
+		// last transactions on power loss, never corrupting.
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32000)"
+		w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		n := max(4, 2*runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		r.SetConnMaxLifetime(0)
+		db.write, db.read = w, r
+	default:
+		return nil, fmt.Errorf("unknown database %q: want sqlite:PATH or postgres://...", dsn)
+	}
+	return db, nil
+}
+
+// Dialect names the database kind: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.String() }
+
+// Close closes every pool.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers (GET /healthz).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Migrate applies every pending embedded migration of the dialect.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+db.dialect.String())
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if db.dialect == dialectPostgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, db.write, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Tx is a write transaction; its methods rebind placeholders for the dialect.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+	// after runs once the transaction has committed.
+	after []func()
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+// insert runs an INSERT ... RETURNING id and returns the id.
+func (tx *Tx) insert(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := tx.queryRow(ctx, q+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// querier is what read helpers need: a Tx or the read pool.
+type querier interface {
+	query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// reader adapts the read pool to querier.
+type reader struct{ db *DB }
+
+func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.db.read.QueryContext(ctx, r.db.dialect.rebind(q), args...)
+}
+
+func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.read.QueryRowContext(ctx, r.db.dialect.rebind(q), args...)
+}
+
+func (db *DB) r() reader { return reader{db} }
+
+// Update runs fn in a write transaction and commits it. A transient conflict
+// (SQLite busy, PostgreSQL serialization failure or deadlock) retries the whole
+// function, so fn must not have effects outside the transaction except through
+// tx.After.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+			}
+		}
+		err = db.update(ctx, fn)
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: stx, db: db, now: db.Now()}
+	defer stx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// After registers f to run after a successful commit.
+func (tx *Tx) After(f func()) { tx.after = append(tx.after, f) }
+
+// Now is the transaction's timestamp: every row it writes carries the same time.
+func (tx *Tx) Now() time.Time { return tx.now }

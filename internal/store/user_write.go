@@ -1,0 +1,457 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
+)
+
+// MaxNameLen bounds user, organization and group names.
+const MaxNameLen = 255
+
+// CreateUser creates a user with its identities and organization (api.md §2.3).
+func (db *DB) CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.User, error) {
+	var out *mergedesk.User
+	err := db.Update(ctx, func(tx *Tx) error {
+		u, err := createUser(ctx, tx, nu)
+		if err != nil {
+			return err
+		}
+		out, err = loadUser(ctx, tx, u.ID)
+		return err
+	})
+	return out, err
+}
+
+// NameNorm is the form names are matched and sorted by.
+func NameNorm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.User, error) {
+	name := strings.TrimSpace(nu.Name)
+	if name == "" {
+		return nil, mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
+	}
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		return nil, mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+	}
+	role := nu.Role
+	if role == "" {
+		role = mergedesk.RoleEndUser
+	}
+	if !validRole(role) {
+		return nil, mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", role)
+	}
+	locale := nu.LocaleID
+	if locale == 0 {
+		locale = 1
+	}
+	if mergedesk.LocaleByID(locale) == nil {
+		return nil, mergedesk.Invalid("locale_id", mergedesk.CodeInvalid, "Locale: %d is not a supported locale", locale)
+	}
+	tz := nu.TimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	if mergedesk.IANATimeZone(tz) == "" {
+		return nil, mergedesk.Invalid("time_zone", mergedesk.CodeInvalid, "Time zone: %q is not a known time zone", tz)
+	}
+	s, err := tx.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var shared *string
+	if nu.SharedPhone && nu.Phone != "" {
+		p, err := identity.Phone(nu.Phone, s.Phone.DefaultRegion)
+		if err != nil {
+			return nil, renameField(err, "value", "phone")
+		}
+		shared = &p
+	}
+	ext, extNorm := externalID(nu.ExternalID)
+	tags := nu.Tags
+	if !s.Users.Tagging {
+		tags = nil
+	}
+	fields := nu.UserFields
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	now := unix(tx.now)
+	id, err := tx.insert(ctx, `INSERT INTO users (name, name_norm, role, suspended, external_id, external_id_norm,
+		locale_id, time_zone, shared_phone, tags, details, notes, alias, signature, user_fields, remote_photo_url,
+		password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		name, NameNorm(name), role, nu.Suspended, ext, extNorm, locale, tz, nullable(shared), encodeTags(tags),
+		nullable(nu.Details), nullable(nu.Notes), nullable(nu.Alias), nullable(nu.Signature), encodeJSON(fields),
+		nullable(nu.RemotePhotoURL), nil, now, now)
+	if isUniqueViolation(err) {
+		return nil, mergedesk.Invalid("external_id", mergedesk.CodeDuplicate, "External: %s is already being used by another user", *nu.ExternalID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert user: %w", err)
+	}
+	u := &mergedesk.User{ID: id, Name: name, Role: role, Active: true}
+	region := s.Phone.DefaultRegion
+	// Organization first, so domain mapping does not add a second one.
+	orgID := nu.OrganizationID
+	if orgID == nil && nu.OrganizationName != nil && strings.TrimSpace(*nu.OrganizationName) != "" {
+		oid, err := findOrCreateOrganization(ctx, tx, *nu.OrganizationName)
+		if err != nil {
+			return nil, err
+		}
+		orgID = &oid
+	}
+	if orgID != nil {
+		if err := addMembership(ctx, tx, u, *orgID); err != nil {
+			return nil, err
+		}
+	}
+	if nu.Email != "" {
+		if _, err := addIdentity(ctx, tx, u, mergedesk.NewIdentity{Type: mergedesk.IdentityEmail, Value: nu.Email,
+			Verified: nu.Verified, Primary: true}, region, "email"); err != nil {
+			return nil, err
+		}
+	}
+	if nu.Phone != "" && !nu.SharedPhone {
+		if _, err := addIdentity(ctx, tx, u, mergedesk.NewIdentity{Type: mergedesk.IdentityPhone, Value: nu.Phone,
+			Verified: nu.Verified, Primary: true}, region, "phone"); err != nil {
+			return nil, err
+		}
+	}
+	for _, ni := range nu.Identities {
+		ni.Verified = ni.Verified || nu.Verified
+		if _, err := addIdentity(ctx, tx, u, ni, region, "value"); err != nil {
+			return nil, err
+		}
+	}
+	if nu.Password != "" {
+		if err := setPassword(ctx, tx, id, nu.Password); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+func externalID(p *string) (any, any) {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return nil, nil
+	}
+	v := strings.TrimSpace(*p)
+	return v, strings.ToLower(v)
+}
+
+// findOrCreateOrganization returns the organization named name (case-insensitive),
+// creating it when there is none.
+func findOrCreateOrganization(ctx context.Context, tx *Tx, name string) (int64, error) {
+	name = strings.TrimSpace(name)
+	ids, err := scanIDs(tx.query(ctx, "SELECT id FROM organizations WHERE name_norm = ?", NameNorm(name)))
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) > 0 {
+		return ids[0], nil
+	}
+	now := unix(tx.now)
+	return tx.insert(ctx, `INSERT INTO organizations (name, name_norm, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+		name, NameNorm(name), now, now)
+}
+
+// UpdateUser applies upd to an active user (api.md §2.4). The caller checks roles.
+func (db *DB) UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate) (*mergedesk.User, error) {
+	var out *mergedesk.User
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := updateUser(ctx, tx, id, upd); err != nil {
+			return err
+		}
+		var err error
+		out, err = loadUser(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate) error {
+	u, err := activeUser(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	s, err := tx.settings(ctx)
+	if err != nil {
+		return err
+	}
+	set := []string{"updated_at = ?"}
+	args := []any{unix(tx.now)}
+	col := func(c string, v any) {
+		set = append(set, c+" = ?")
+		args = append(args, v)
+	}
+	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" {
+		name := strings.TrimSpace(*upd.Name)
+		if utf8.RuneCountInString(name) > MaxNameLen {
+			return mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+		}
+		col("name", name)
+		col("name_norm", NameNorm(name))
+	}
+	if upd.Role != nil && *upd.Role != u.Role {
+		if !validRole(*upd.Role) {
+			return mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", *upd.Role)
+		}
+		col("role", *upd.Role)
+	}
+	if upd.Suspended != nil {
+		col("suspended", *upd.Suspended)
+	}
+	if upd.ExternalID != nil {
+		ext, norm := externalID(*upd.ExternalID)
+		col("external_id", ext)
+		col("external_id_norm", norm)
+	}
+	if upd.LocaleID != nil {
+		if mergedesk.LocaleByID(*upd.LocaleID) == nil {
+			return mergedesk.Invalid("locale_id", mergedesk.CodeInvalid, "Locale: %d is not a supported locale", *upd.LocaleID)
+		}
+		col("locale_id", *upd.LocaleID)
+	}
+	if upd.TimeZone != nil {
+		if mergedesk.IANATimeZone(*upd.TimeZone) == "" {
+			return mergedesk.Invalid("time_zone", mergedesk.CodeInvalid, "Time zone: %q is not a known time zone", *upd.TimeZone)
+		}
+		col("time_zone", *upd.TimeZone)
+	}
+	if upd.Tags != nil && s.Users.Tagging {
+		col("tags", encodeTags(*upd.Tags))
+	}
+	for c, p := range map[string]**string{"details": upd.Details, "notes": upd.Notes, "alias": upd.Alias,
+		"signature": upd.Signature, "remote_photo_url": upd.RemotePhotoURL} {
+		if p != nil {
+			col(c, nullable(*p))
+		}
+	}
+	if upd.UserFields != nil {
+		f := maps.Clone(u.UserFields)
+		for k, v := range upd.UserFields {
+			if v == nil {
+				delete(f, k)
+			} else {
+				f[k] = v
+			}
+		}
+		col("user_fields", encodeJSON(f))
+	}
+	if upd.Phone != nil {
+		switch {
+		case *upd.Phone == "":
+			col("shared_phone", nil)
+		case upd.SharedPhoneNumber != nil && *upd.SharedPhoneNumber:
+			p, err := identity.Phone(*upd.Phone, s.Phone.DefaultRegion)
+			if err != nil {
+				return renameField(err, "value", "phone")
+			}
+			col("shared_phone", p)
+		}
+	}
+	_, err = tx.exec(ctx, "UPDATE users SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...)
+	if isUniqueViolation(err) {
+		return mergedesk.Invalid("external_id", mergedesk.CodeDuplicate, "External: %s is already being used by another user", **upd.ExternalID)
+	}
+	if err != nil {
+		return fmt.Errorf("update user %d: %w", id, err)
+	}
+	if upd.OrganizationID != nil {
+		if err := replaceMemberships(ctx, tx, u, *upd.OrganizationID); err != nil {
+			return err
+		}
+	}
+	region := s.Phone.DefaultRegion
+	if upd.Email != nil && strings.TrimSpace(*upd.Email) != "" {
+		verified := upd.Verified != nil && *upd.Verified
+		iid, err := addIdentity(ctx, tx, u, mergedesk.NewIdentity{Type: mergedesk.IdentityEmail, Value: *upd.Email, Verified: verified}, region, "email")
+		if err != nil {
+			return err
+		}
+		if verified && iid != 0 {
+			if _, err := tx.exec(ctx, "UPDATE identities SET verified = TRUE, verification_method = 'full' WHERE id = ?", iid); err != nil {
+				return err
+			}
+		}
+	} else if upd.Verified != nil && *upd.Verified {
+		if _, err := tx.exec(ctx, `UPDATE identities SET verified = TRUE, verification_method = 'full'
+			WHERE user_id = ? AND type = 'email' AND is_primary = TRUE`, id); err != nil {
+			return err
+		}
+	}
+	if upd.Phone != nil && *upd.Phone != "" && (upd.SharedPhoneNumber == nil || !*upd.SharedPhoneNumber) {
+		if _, err := addIdentity(ctx, tx, u, mergedesk.NewIdentity{Type: mergedesk.IdentityPhone, Value: *upd.Phone}, region, "phone"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteUser soft-deletes a user (api.md §2.3): its identities are released, it
+// leaves its organizations, its tickets keep it as requester.
+func (db *DB) DeleteUser(ctx context.Context, id, actorID int64) (*mergedesk.User, error) {
+	if id == actorID {
+		return nil, mergedesk.Invalid("base", mergedesk.CodeSelfDelete, "You cannot delete yourself")
+	}
+	var out *mergedesk.User
+	err := db.Update(ctx, func(tx *Tx) error {
+		u, err := activeUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := deactivateUser(ctx, tx, u, nil); err != nil {
+			return err
+		}
+		out, err = loadUser(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// deactivateUser takes a snapshot of u for /deleted_users and releases everything
+// it owns. mergedInto is set for merges.
+func deactivateUser(ctx context.Context, tx *Tx, u *mergedesk.User, mergedInto *int64) error {
+	snap := DeletedUserOf(u)
+	now := unix(tx.now)
+	for _, q := range []string{"DELETE FROM identities WHERE user_id = ?", "DELETE FROM memberships WHERE user_id = ?",
+		"DELETE FROM api_tokens WHERE user_id = ?"} {
+		if _, err := tx.exec(ctx, q, u.ID); err != nil {
+			return fmt.Errorf("deactivate user %d: %w", u.ID, err)
+		}
+	}
+	_, err := tx.exec(ctx, `UPDATE users SET active = FALSE, merged_into_id = ?, external_id = NULL, external_id_norm = NULL,
+		shared_phone = NULL, snapshot = ?, deactivated_at = ?, updated_at = ? WHERE id = ?`,
+		nullable(mergedInto), encodeJSON(snap), now, now, u.ID)
+	return err
+}
+
+// DeletedUser is the record /deleted_users serves: the user as it was just before
+// it was deleted or merged away.
+type DeletedUser struct {
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Email             *string    `json:"email"`
+	Phone             *string    `json:"phone"`
+	SharedPhoneNumber *bool      `json:"shared_phone_number"`
+	RemotePhotoURL    *string    `json:"remote_photo_url"`
+	LocaleID          int64      `json:"locale_id"`
+	TimeZone          string     `json:"time_zone"`
+	OrganizationID    *int64     `json:"organization_id"`
+	Role              string     `json:"role"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	MergedIntoID      *int64     `json:"merged_into_id"`
+	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
+}
+
+// DeletedUserOf captures u's profile values.
+func DeletedUserOf(u *mergedesk.User) DeletedUser {
+	phone, shared := PhoneOf(u)
+	return DeletedUser{ID: u.ID, Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
+		RemotePhotoURL: u.RemotePhotoURL, LocaleID: u.LocaleID, TimeZone: u.TimeZone,
+		OrganizationID: u.DefaultOrganizationID(), Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// PhoneOf returns the user's phone and shared_phone_number values (api.md §2.1).
+func PhoneOf(u *mergedesk.User) (*string, *bool) {
+	if id := u.PrimaryIdentity(mergedesk.IdentityPhone); id != nil {
+		f := false
+		return &id.Value, &f
+	}
+	if u.SharedPhone != nil {
+		t := true
+		return u.SharedPhone, &t
+	}
+	return nil, nil
+}
+
+// DeletedUsers lists deleted and merged-away users, newest id first is not
+// promised: ascending id like every list.
+func (db *DB) DeletedUsers(ctx context.Context, p Page) ([]DeletedUser, PageInfo, error) {
+	ids, info, err := pageIDs(ctx, db.r(), "users", "active = FALSE", nil, p)
+	if err != nil {
+		return nil, info, err
+	}
+	out := make([]DeletedUser, 0, len(ids))
+	for _, id := range ids {
+		d, err := db.DeletedUser(ctx, id)
+		if err != nil {
+			return nil, info, err
+		}
+		out = append(out, *d)
+	}
+	return out, info, nil
+}
+
+// DeletedUser returns one deleted or merged-away user.
+func (db *DB) DeletedUser(ctx context.Context, id int64) (*DeletedUser, error) {
+	var snap string
+	var merged, at, updated int64Null
+	err := db.r().queryRow(ctx, "SELECT COALESCE(snapshot, ''), merged_into_id, deactivated_at, updated_at FROM users WHERE id = ? AND active = FALSE", id).
+		Scan(&snap, &merged, &at, &updated)
+	if err != nil {
+		return nil, mergedesk.NotFound()
+	}
+	var d DeletedUser
+	if err := decodeInto(snap, &d); err != nil {
+		return nil, err
+	}
+	d.MergedIntoID = int64Ptr(merged.NullInt64)
+	d.DeletedAt = fromUnixPtr(at.NullInt64)
+	d.UpdatedAt = fromUnix(updated.Int64)
+	return &d, nil
+}
+
+// Tags returns a user's tags.
+func (db *DB) UserTags(ctx context.Context, id int64) ([]string, error) {
+	u, err := loadUser(ctx, db.r(), id)
+	if err != nil {
+		return nil, err
+	}
+	return u.Tags, nil
+}
+
+// SetUserTags adds (mode "add"), replaces ("set") or removes ("remove") tags.
+func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []string) ([]string, error) {
+	var out []string
+	err := db.Update(ctx, func(tx *Tx) error {
+		u, err := activeUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next := u.Tags
+		switch mode {
+		case "add":
+			next = NormTags(append(next, tags...))
+		case "set":
+			next = NormTags(tags)
+		case "remove":
+			drop := map[string]bool{}
+			for _, t := range NormTags(tags) {
+				drop[t] = true
+			}
+			next = []string{}
+			for _, t := range u.Tags {
+				if !drop[t] {
+					next = append(next, t)
+				}
+			}
+		default:
+			return errors.New("bad tag mode")
+		}
+		if _, err := tx.exec(ctx, "UPDATE users SET tags = ?, updated_at = ? WHERE id = ?", encodeTags(next), unix(tx.now), id); err != nil {
+			return err
+		}
+		out = decodeTags(encodeTags(next))
+		return nil
+	})
+	return out, err
+}
