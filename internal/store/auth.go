@@ -227,3 +227,65 @@ func (db *DB) EnsureAdmin(ctx context.Context, email, password string) (*mergede
 	})
 	return out, err
 }
+
+// Principal is an authenticated caller: who, and with which role.
+type Principal struct {
+	ID   int64
+	Role string
+}
+
+// TokenPrincipal resolves an API token to its active, unsuspended owner. When email
+// is not empty the token must belong to the user owning that email. It returns nil
+// when the credentials do not resolve.
+func (db *DB) TokenPrincipal(ctx context.Context, token, email string) (*Principal, error) {
+	q := `SELECT u.id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = ? AND u.active = TRUE AND u.suspended = FALSE`
+	args := []any{tokenHash(token)}
+	if email != "" {
+		q += ` AND EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id AND i.type = 'email' AND i.value_norm = ?)`
+		args = append(args, strings.ToLower(strings.TrimSpace(email)))
+	}
+	var p Principal
+	err := db.r().queryRow(ctx, q, args...).Scan(&p.ID, &p.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// PasswordPrincipal resolves an email and password to an active, unsuspended user,
+// or nil. It is slow on purpose (PBKDF2); callers cache successes.
+func (db *DB) PasswordPrincipal(ctx context.Context, email, password string) (*Principal, error) {
+	var p Principal
+	var hash sql.NullString
+	err := db.r().queryRow(ctx, `SELECT u.id, u.role, u.password_hash FROM identities i JOIN users u ON u.id = i.user_id
+		WHERE i.type = 'email' AND i.value_norm = ? AND u.active = TRUE AND u.suspended = FALSE`,
+		strings.ToLower(strings.TrimSpace(email))).Scan(&p.ID, &p.Role, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Spend the same time as a real check, so timing does not reveal accounts.
+		CheckPassword(dummyHash, password)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !hash.Valid || !CheckPassword(hash.String, password) {
+		return nil, nil
+	}
+	return &p, nil
+}
+
+var dummyHash, _ = HashPassword("mergedesk-dummy-password")
+
+// PrincipalByID returns the active, unsuspended user id as a principal, or nil.
+func (db *DB) PrincipalByID(ctx context.Context, id int64) (*Principal, error) {
+	var p Principal
+	err := db.r().queryRow(ctx, "SELECT id, role FROM users WHERE id = ? AND active = TRUE AND suspended = FALSE", id).Scan(&p.ID, &p.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &p, err
+}

@@ -455,3 +455,44 @@ func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []str
 	})
 	return out, err
 }
+
+// CreateOrUpdateUser matches an active user by external id, then by email (any
+// email identity); a match gets upd, otherwise nu is created. check runs on the
+// match (nil for a create) before anything is written. It reports whether the
+// user was created.
+func (db *DB) CreateOrUpdateUser(ctx context.Context, nu mergedesk.NewUser, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, bool, error) {
+	var out *mergedesk.User
+	var created bool
+	err := db.Update(ctx, func(tx *Tx) error {
+		var match *mergedesk.User
+		var err error
+		if nu.ExternalID != nil && *nu.ExternalID != "" {
+			match, err = userByExternalID(ctx, tx, *nu.ExternalID)
+		}
+		if match == nil && nu.Email != "" {
+			match, err = userByEmail(ctx, tx, nu.Email)
+		}
+		if err != nil && mergedesk.ErrorCode(err) != mergedesk.ENotFound {
+			return err
+		}
+		if err := check(match); err != nil {
+			return err
+		}
+		id := int64(0)
+		if match != nil {
+			if err := updateUser(ctx, tx, match.ID, upd); err != nil {
+				return err
+			}
+			id = match.ID
+		} else {
+			u, err := createUser(ctx, tx, nu)
+			if err != nil {
+				return err
+			}
+			id, created = u.ID, true
+		}
+		out, err = loadUser(ctx, tx, id)
+		return err
+	})
+	return out, created, err
+}

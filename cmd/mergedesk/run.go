@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mergedesk/mergedesk/internal/demo"
+	"github.com/mergedesk/mergedesk/internal/jobs"
+	"github.com/mergedesk/mergedesk/internal/store"
+	"github.com/mergedesk/mergedesk/internal/web/api"
+)
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: mergedesk <command> [flags]
+
+commands:
+  serve     run the REST API, the agent UI and inbound email
+  migrate   apply database migrations and exit
+  import    bulk-load users from a CSV or JSON-lines file
+  bench     measure throughput and latency (see README)
+
+Run 'mergedesk <command> -h' for a command's flags.`
+
+// Run runs one mergedesk command; tests call it in-process.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	switch args[0] {
+	case "serve":
+		m, err := ParseServe(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		m.Stdout = stdout
+		return m.Run(ctx)
+	case "migrate":
+		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		dsn := fs.String("db", env("MERGEDESK_DB", "sqlite:mergedesk.db"), "database: sqlite:PATH or postgres://... (MERGEDESK_DB)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{err.Error()}
+		}
+		db, err := store.Open(ctx, *dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		fmt.Fprintln(stdout, "migrations applied to", db.Dialect(), "database")
+		return nil
+	case "import":
+		return runImport(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], usage)}
+}
+
+// env returns the environment variable, or def.
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// Main is the serve command, configured from flags and MERGEDESK_* variables.
+type Main struct {
+	Addr, DB, BaseURL, SMTPAddr string
+	Demo                        bool
+	AdminEmail, AdminPassword   string
+	AdminToken                  string
+
+	Stdout io.Writer
+	Logger *slog.Logger
+
+	// Set by Start.
+	Store    *store.DB
+	Listener net.Listener
+	server   *http.Server
+	jobs     *jobs.Runner
+}
+
+// ParseServe reads the serve flags; every flag has a MERGEDESK_ twin and the flag wins.
+func ParseServe(args []string, stderr io.Writer) (*Main, error) {
+	m := &Main{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&m.Addr, "addr", env("MERGEDESK_ADDR", "127.0.0.1:8080"), "HTTP listen address (MERGEDESK_ADDR)")
+	fs.StringVar(&m.DB, "db", env("MERGEDESK_DB", "sqlite:mergedesk.db"), "database: sqlite:PATH or postgres://... (MERGEDESK_DB)")
+	fs.StringVar(&m.BaseURL, "base-url", env("MERGEDESK_BASE_URL", ""), "public base URL for links; default: from the request (MERGEDESK_BASE_URL)")
+	fs.StringVar(&m.SMTPAddr, "smtp-addr", env("MERGEDESK_SMTP_ADDR", ""), "inbound SMTP listen address; empty disables (MERGEDESK_SMTP_ADDR)")
+	fs.BoolVar(&m.Demo, "demo", env("MERGEDESK_DEMO", "") == "true" || env("MERGEDESK_DEMO", "") == "1", "load demo data into an empty database (MERGEDESK_DEMO)")
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	m.AdminEmail = os.Getenv("MERGEDESK_ADMIN_EMAIL")
+	m.AdminPassword = os.Getenv("MERGEDESK_ADMIN_PASSWORD")
+	m.AdminToken = os.Getenv("MERGEDESK_ADMIN_TOKEN")
+	m.BaseURL = strings.TrimSuffix(m.BaseURL, "/")
+	return m, nil
+}
+
+// Start opens the database, bootstraps the admin, loads demo data and starts
+// listening. It returns once the server accepts connections.
+func (m *Main) Start(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	db, err := store.Open(ctx, m.DB)
+	if err != nil {
+		return err
+	}
+	m.Store = db
+	if m.AdminEmail != "" {
+		admin, err := db.EnsureAdmin(ctx, m.AdminEmail, m.AdminPassword)
+		if err != nil {
+			return fmt.Errorf("bootstrap admin: %w", err)
+		}
+		if m.AdminToken != "" {
+			if err := db.EnsureAPIToken(ctx, admin.ID, m.AdminToken); err != nil {
+				return fmt.Errorf("bootstrap admin token: %w", err)
+			}
+		}
+	}
+	var logins []demo.Login
+	if m.Demo {
+		if logins, err = demo.Load(ctx, db); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	m.jobs = &jobs.Runner{DB: db, Logger: m.Logger}
+	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs}
+	apiServer.RegisterJobs()
+	m.jobs.Start()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/api/v2/", apiServer)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Mergedesk is running. The REST API is under /api/v2/.")
+	})
+
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return err
+	}
+	m.Listener = ln
+	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server", "err", err)
+		}
+	}()
+	url := m.BaseURL
+	if url == "" {
+		url = "http://" + ln.Addr().String()
+	}
+	fmt.Fprintf(m.Stdout, "Mergedesk listening on %s (%s database)\n", url, db.Dialect())
+	for _, l := range logins {
+		fmt.Fprintf(m.Stdout, "  demo %-6s %s  password: %s  api token: %s\n", l.Role, l.Email, l.Password, l.Token)
+	}
+	return nil
+}
+
+// Close shuts down gracefully: in-flight requests and the current job item
+// finish (or roll back), then the database closes.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	if m.server != nil {
+		err = m.server.Shutdown(ctx)
+	}
+	if m.jobs != nil {
+		m.jobs.Stop(ctx)
+	}
+	if m.Store != nil {
+		err = errors.Join(err, m.Store.Close())
+	}
+	return err
+}
+
+// Run starts the server and blocks until ctx is cancelled, then shuts down.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		if m.Store != nil {
+			m.Store.Close()
+		}
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}

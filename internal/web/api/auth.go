@@ -1,0 +1,109 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/store"
+)
+
+type callerKey struct{}
+
+// caller is the authenticated user of a request.
+type caller struct{ store.Principal }
+
+func (c *caller) IsStaff() bool { return c.Role == mergedesk.RoleAgent || c.Role == mergedesk.RoleAdmin }
+
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(callerKey{}).(*caller)
+	return c
+}
+
+// WithCaller returns ctx carrying an authenticated principal (used by the UI,
+// which authenticates with sessions, to call the same handlers).
+func WithCaller(ctx context.Context, p store.Principal) context.Context {
+	return context.WithValue(ctx, callerKey{}, &caller{p})
+}
+
+// authenticate resolves the three schemes of product.md. Password checks are slow
+// by design, so successful ones are remembered for a minute, keyed by a hash of
+// the credentials (never the credentials themselves).
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
+	if c := callerFrom(r.Context()); c != nil {
+		return c, nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, errUnauthorized
+	}
+	ctx := r.Context()
+	var p *store.Principal
+	var err error
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		p, err = s.DB.TokenPrincipal(ctx, strings.TrimSpace(tok), "")
+	} else if user, pass, ok := r.BasicAuth(); ok {
+		if email, isToken := strings.CutSuffix(user, "/token"); isToken {
+			p, err = s.DB.TokenPrincipal(ctx, pass, email)
+		} else {
+			key := sha256.Sum256([]byte(user + "\x00" + pass))
+			if id, ok := s.auth.get(key); ok {
+				p, err = s.DB.PrincipalByID(ctx, id)
+			} else {
+				p, err = s.DB.PasswordPrincipal(ctx, user, pass)
+				if p != nil {
+					s.auth.put(key, p.ID)
+				}
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errUnauthorized
+	}
+	return &caller{*p}, nil
+}
+
+// authCache remembers successful password checks briefly.
+type authCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]authEntry
+}
+
+type authEntry struct {
+	id  int64
+	exp time.Time
+}
+
+const authCacheTTL = time.Minute
+
+func (a *authCache) get(k [32]byte) (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.m[k]
+	if !ok || time.Now().After(e.exp) {
+		return 0, false
+	}
+	return e.id, true
+}
+
+func (a *authCache) put(k [32]byte, id int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil || len(a.m) > 10_000 {
+		a.m = map[[32]byte]authEntry{}
+	}
+	a.m[k] = authEntry{id, time.Now().Add(authCacheTTL)}
+}
+
+func (a *authCache) reset() {
+	a.mu.Lock()
+	a.m = nil
+	a.mu.Unlock()
+}

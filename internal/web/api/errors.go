@@ -1,0 +1,81 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	mergedesk.EInvalid:         http.StatusUnprocessableEntity,
+	mergedesk.ENotFound:        http.StatusNotFound,
+	mergedesk.EInvalidEndpoint: http.StatusNotFound,
+	mergedesk.EForbidden:       http.StatusForbidden,
+	mergedesk.EUnauthorized:    http.StatusUnauthorized,
+	mergedesk.EInvalidJSON:     http.StatusBadRequest,
+	mergedesk.EParamMissing:    http.StatusBadRequest,
+	mergedesk.EBadCursor:       http.StatusBadRequest,
+	mergedesk.ETooManyValues:   http.StatusBadRequest,
+	mergedesk.EUpdateConflict:  http.StatusConflict,
+	mergedesk.EMergeStale:      http.StatusConflict,
+	mergedesk.ETooLarge:        http.StatusRequestEntityTooLarge,
+	mergedesk.EUnavailable:     http.StatusServiceUnavailable,
+}
+
+// writeError writes err as a Zendesk error body. Errors that are not
+// *mergedesk.Error are logged with their cause and shown as "Internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errUnauthorized) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Mergedesk"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
+		return
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = mergedesk.Errorf(mergedesk.ETooLarge, "The request body is larger than %d bytes", MaxBodyBytes)
+	}
+	var e *mergedesk.Error
+	if !errors.As(err, &e) {
+		if r.Context().Err() != nil {
+			err = mergedesk.Errorf(mergedesk.EUnavailable, "The request was cancelled")
+			errors.As(err, &e)
+		} else {
+			s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": mergedesk.EInternal, "description": "Internal error"})
+			return
+		}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	body := map[string]any{"error": e.Code, "description": e.Description}
+	if e.Code == mergedesk.EInvalid {
+		body["description"] = "Record validation errors"
+		body["details"] = e.Details
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v with status. A 204 has no body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

@@ -1,0 +1,155 @@
+// Package api serves Mergedesk's REST API: the Zendesk Support API v2 dialect of
+// api.md plus Mergedesk's extensions.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/jobs"
+	"github.com/mergedesk/mergedesk/internal/store"
+)
+
+// MaxBodyBytes is the largest request body accepted (api.md §1.1).
+const MaxBodyBytes = 10 << 20
+
+// Server is the API handler.
+type Server struct {
+	DB *store.DB
+	// BaseURL is the public URL ("http://host:port"); empty derives it from requests.
+	BaseURL string
+	Logger  *slog.Logger
+	Jobs    *jobs.Runner
+
+	mux    *http.ServeMux
+	routes []Route
+	auth   authCache
+	once   sync.Once
+}
+
+// Access says who may call a route.
+type Access int
+
+const (
+	// Self: any authenticated user; the handler restricts end users to themselves.
+	Self Access = iota
+	// Staff: agents and admins.
+	Staff
+	// Admin: admins only.
+	Admin
+)
+
+// Route is one registered endpoint, kept for the role-matrix test.
+type Route struct {
+	Method, Pattern string
+	Access          Access
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Routes returns every registered endpoint.
+func (s *Server) Routes() []Route {
+	s.init()
+	return s.routes
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		s.mux = http.NewServeMux()
+		s.userRoutes()
+		s.identityRoutes()
+		s.organizationRoutes()
+		s.groupRoutes()
+		s.ticketRoutes()
+		s.auditRoutes()
+		s.jobRoutes()
+		s.searchRoutes()
+		s.helpCenterRoutes()
+		s.settingsRoutes()
+	})
+}
+
+// handle registers h for "METHOD /path" under /api/v2 with an access rule.
+func (s *Server) handle(pattern string, access Access, h handlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, Route{Method: method, Pattern: path, Access: access})
+	s.mux.HandleFunc(method+" /api/v2"+path, func(w http.ResponseWriter, r *http.Request) {
+		c := callerFrom(r.Context())
+		if c == nil {
+			s.writeError(w, r, errUnauthorized)
+			return
+		}
+		if (access == Staff && !c.IsStaff()) || (access == Admin && c.Role != mergedesk.RoleAdmin) {
+			s.writeError(w, r, mergedesk.Forbidden())
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP strips the optional ".json" suffix, limits the body, authenticates the
+// caller and dispatches. Unknown paths and wrong methods get Zendesk-shaped bodies.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.init()
+	if p := r.URL.Path; strings.HasSuffix(p, ".json") {
+		r.URL.Path = strings.TrimSuffix(p, ".json")
+		r.URL.RawPath = ""
+	}
+	if r.ContentLength > MaxBodyBytes {
+		s.writeError(w, r, mergedesk.Errorf(mergedesk.ETooLarge, "The request body is larger than %d bytes", MaxBodyBytes))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// Let the mux decide between 404 and 405 (it sets Allow), then write our body.
+		h.ServeHTTP(&errorRewriter{ResponseWriter: w, s: s, r: r}, r)
+		return
+	}
+	c, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+}
+
+// errorRewriter replaces the mux's plain-text 404 and 405 bodies with JSON.
+type errorRewriter struct {
+	http.ResponseWriter
+	s     *Server
+	r     *http.Request
+	wrote bool
+}
+
+func (e *errorRewriter) WriteHeader(code int) {
+	if e.wrote {
+		return
+	}
+	e.wrote = true
+	e.ResponseWriter.Header().Del("X-Content-Type-Options")
+	if code == http.StatusMethodNotAllowed {
+		writeJSON(e.ResponseWriter, code, map[string]string{"error": "MethodNotAllowed", "description": "Method not allowed"})
+		return
+	}
+	writeJSON(e.ResponseWriter, http.StatusNotFound, map[string]string{"error": mergedesk.EInvalidEndpoint, "description": "Not found"})
+}
+
+func (e *errorRewriter) Write(b []byte) (int, error) {
+	if !e.wrote {
+		e.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil
+}
+
+var errUnauthorized = errors.New("unauthorized")

@@ -1,0 +1,5 @@
+package api
+
+func (s *Server) ticketRoutes() {}
+
+func (s *Server) registerTicketJobs() {}
