@@ -17,11 +17,11 @@ const userColumns = `id, name, role, active, merged_into_id, suspended, external
 
 func scanUser(rows interface{ Scan(...any) error }) (*mergedesk.User, error) {
 	var (
-		u                                               mergedesk.User
-		merged, lastLogin                               sql.NullInt64
-		ext, shared, details, notes, alias, sig, photo  sql.NullString
-		tags, fields                                    string
-		created, updated                                int64
+		u                                              mergedesk.User
+		merged, lastLogin                              sql.NullInt64
+		ext, shared, details, notes, alias, sig, photo sql.NullString
+		tags, fields                                   string
+		created, updated                               int64
 	)
 	err := rows.Scan(&u.ID, &u.Name, &u.Role, &u.Active, &merged, &u.Suspended, &ext, &u.LocaleID, &u.TimeZone,
 		&shared, &tags, &details, &notes, &alias, &sig, &fields, &photo, &created, &updated, &lastLogin)

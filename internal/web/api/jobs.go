@@ -162,7 +162,9 @@ func (s *Server) writeJobs(w http.ResponseWriter, r *http.Request, ids []string)
 	return writeJSON(w, http.StatusOK, map[string]any{"job_statuses": out})
 }
 
-func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error { return s.writeJobs(w, r, nil) }
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
+	return s.writeJobs(w, r, nil)
+}
 
 func (s *Server) showManyJobs(w http.ResponseWriter, r *http.Request) error {
 	ids, err := stringList(r.URL.Query().Get("ids"))

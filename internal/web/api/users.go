@@ -13,27 +13,27 @@ import (
 
 // userBody is the writable part of a user in a request (api.md §2.1).
 type userBody struct {
-	Name              Opt[string]         `json:"name"`
-	Email             Opt[string]         `json:"email"`
-	Phone             Opt[string]         `json:"phone"`
-	SharedPhoneNumber Opt[bool]           `json:"shared_phone_number"`
-	Role              Opt[string]         `json:"role"`
-	Verified          Opt[bool]           `json:"verified"`
-	Suspended         Opt[bool]           `json:"suspended"`
-	ExternalID        Opt[string]         `json:"external_id"`
-	Locale            Opt[string]         `json:"locale"`
-	LocaleID          Opt[Int]            `json:"locale_id"`
-	TimeZone          Opt[string]         `json:"time_zone"`
-	OrganizationID    Ref                 `json:"organization_id"`
+	Name              Opt[string]            `json:"name"`
+	Email             Opt[string]            `json:"email"`
+	Phone             Opt[string]            `json:"phone"`
+	SharedPhoneNumber Opt[bool]              `json:"shared_phone_number"`
+	Role              Opt[string]            `json:"role"`
+	Verified          Opt[bool]              `json:"verified"`
+	Suspended         Opt[bool]              `json:"suspended"`
+	ExternalID        Opt[string]            `json:"external_id"`
+	Locale            Opt[string]            `json:"locale"`
+	LocaleID          Opt[Int]               `json:"locale_id"`
+	TimeZone          Opt[string]            `json:"time_zone"`
+	OrganizationID    Ref                    `json:"organization_id"`
 	Organization      *struct{ Name string } `json:"organization"`
-	Tags              Opt[[]string]       `json:"tags"`
-	Details           Opt[string]         `json:"details"`
-	Notes             Opt[string]         `json:"notes"`
-	Alias             Opt[string]         `json:"alias"`
-	Signature         Opt[string]         `json:"signature"`
-	UserFields        Opt[map[string]any] `json:"user_fields"`
-	RemotePhotoURL    Opt[string]         `json:"remote_photo_url"`
-	Identities        []identityBody      `json:"identities"`
+	Tags              Opt[[]string]          `json:"tags"`
+	Details           Opt[string]            `json:"details"`
+	Notes             Opt[string]            `json:"notes"`
+	Alias             Opt[string]            `json:"alias"`
+	Signature         Opt[string]            `json:"signature"`
+	UserFields        Opt[map[string]any]    `json:"user_fields"`
+	RemotePhotoURL    Opt[string]            `json:"remote_photo_url"`
+	Identities        []identityBody         `json:"identities"`
 }
 
 // ID is read only for create_or_update matching and merges; otherwise ignored.
