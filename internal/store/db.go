@@ -35,6 +35,10 @@ type DB struct {
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 
+	// hook runs inside ticket creates and updates (triggers); never for imports
+	// or merges.
+	hook TicketHook
+
 	settingsMu sync.RWMutex
 	settings   *mergedesk.Settings
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -28,7 +29,14 @@ func (d dialect) String() string {
 	return "sqlite"
 }
 
-var rebound sync.Map // query string -> rebound string
+// rebound caches rewritten queries. Search builds query text from user input, so
+// the cache is bounded: past maxRebound entries new texts are rewritten each time.
+var (
+	rebound     sync.Map // query string -> rebound string
+	reboundSize atomic.Int64
+)
+
+const maxRebound = 4096
 
 // rebind rewrites '?' placeholders to $1, $2, ... for PostgreSQL. Queries never
 // contain '?' inside string literals.
@@ -52,7 +60,11 @@ func (d dialect) rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	s := b.String()
-	rebound.Store(q, s)
+	if reboundSize.Load() < maxRebound {
+		if _, loaded := rebound.LoadOrStore(q, s); !loaded {
+			reboundSize.Add(1)
+		}
+	}
 	return s
 }
 
@@ -100,4 +112,32 @@ func isRetryable(err error) bool {
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 	}
 	return false
+}
+
+// forUpdate locks the rows a SELECT reads until the transaction ends. SQLite
+// needs nothing: its write transactions begin IMMEDIATE and so hold the database's
+// single write lock from the start.
+func (d dialect) forUpdate() string {
+	if d == dialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// forShare takes a shared row lock (PostgreSQL): writers that use a user lock it
+// this way, so they wait for a merge holding FOR UPDATE and then see its result.
+func (d dialect) forShare() string {
+	if d == dialectPostgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
+// jsonTextArray aggregates expr (cast to text) into a JSON array text ordered by
+// order; '[]' for no rows.
+func (d dialect) jsonTextArray(expr, order string) string {
+	if d == dialectPostgres {
+		return "COALESCE(CAST(json_agg(CAST(" + expr + " AS TEXT) ORDER BY " + order + ") AS TEXT), '[]')"
+	}
+	return "json_group_array(CAST(" + expr + " AS TEXT) ORDER BY " + order + ")"
 }

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -79,4 +83,351 @@ func promoteDefault(ctx context.Context, tx *Tx, userID int64) error {
 		WHERE m.user_id = ? ORDER BY o.name_norm, m.id LIMIT 1)
 		AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = ? AND is_default = TRUE)`, userID, userID)
 	return err
+}
+
+// checkMultipleOrgs refuses a second membership when the account allows one
+// organization per user (api.md §4.2). Writing a user's organization_id replaces
+// instead and never calls it.
+func checkMultipleOrgs(ctx context.Context, tx *Tx, u *mergedesk.User) error {
+	if len(u.Memberships) == 0 {
+		return nil
+	}
+	s, err := tx.settings(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Users.MultipleOrganizations {
+		return nil
+	}
+	return mergedesk.Invalid("organization_id", mergedesk.CodeMultipleOrgs,
+		"Organization: user %d already belongs to an organization and this account allows only one per user", u.ID)
+}
+
+// setDefaultMembership makes membership id the only default of user userID. The
+// old default is cleared first: the memberships_one_default index allows no
+// moment with two.
+func setDefaultMembership(ctx context.Context, tx *Tx, userID, id int64) error {
+	now := unix(tx.now)
+	if _, err := tx.exec(ctx, `UPDATE memberships SET is_default = FALSE, updated_at = ?
+		WHERE user_id = ? AND is_default = TRUE AND id <> ?`, now, userID, id); err != nil {
+		return fmt.Errorf("make membership %d default: %w", id, err)
+	}
+	if _, err := tx.exec(ctx, "UPDATE memberships SET is_default = TRUE, updated_at = ? WHERE id = ? AND is_default = FALSE", now, id); err != nil {
+		return fmt.Errorf("make membership %d default: %w", id, err)
+	}
+	return touchUser(ctx, tx, userID)
+}
+
+// lockUser serialises membership writes of one user. SQLite already runs one
+// writer at a time; on PostgreSQL this no-op update holds the user's row lock
+// until commit, so two concurrent requests cannot both see "no memberships"
+// and both add a default (or a second organization when only one is allowed).
+func lockUser(ctx context.Context, tx *Tx, userID int64) error {
+	if _, err := tx.exec(ctx, "SELECT 1 WHERE 1 = 0 AND 0 = ?", userID); err != nil {
+		return fmt.Errorf("lock user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// Membership returns one organization membership, or RecordNotFound.
+func (db *DB) Membership(ctx context.Context, id int64) (*mergedesk.Membership, error) {
+	return loadMembership(ctx, db.r(), id)
+}
+
+func loadMembership(ctx context.Context, q querier, id int64) (*mergedesk.Membership, error) {
+	ms, err := loadMemberships(ctx, q, "m.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, mergedesk.NotFound()
+	}
+	return &ms[0], nil
+}
+
+// MembershipFilter selects memberships in lists; the zero value selects all.
+type MembershipFilter struct {
+	UserID         *int64
+	OrganizationID *int64
+}
+
+// Memberships lists memberships matching f. A list narrowed to one user is in
+// that user's order (default first, then by organization name; api.md §4.2);
+// any other list is in id order.
+func (db *DB) Memberships(ctx context.Context, f MembershipFilter, p Page) ([]mergedesk.Membership, PageInfo, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	if f.UserID != nil {
+		where = append(where, "m.user_id = ?")
+		args = append(args, *f.UserID)
+	}
+	if f.OrganizationID != nil {
+		where = append(where, "m.organization_id = ?")
+		args = append(args, *f.OrganizationID)
+	}
+	var ids []int64
+	var info PageInfo
+	var err error
+	if f.UserID != nil {
+		ids, info, err = pageUserMembershipIDs(ctx, db.r(), strings.Join(where, " AND "), args, p)
+	} else {
+		ids, info, err = pageIDs(ctx, db.r(), "memberships m", strings.Join(where, " AND "), args, p)
+	}
+	if err != nil {
+		return nil, info, fmt.Errorf("list memberships: %w", err)
+	}
+	if len(ids) == 0 {
+		return []mergedesk.Membership{}, info, nil
+	}
+	in, idArgs := inArgs(ids)
+	ms, err := loadMemberships(ctx, db.r(), "m.id IN ("+in+")", idArgs...)
+	if err != nil {
+		return nil, info, err
+	}
+	return orderBy(ids, ms, func(m mergedesk.Membership) int64 { return m.ID }), info, nil
+}
+
+// membershipOrder is a user's membership order as one comparable row value.
+const membershipOrder = "(CASE WHEN m.is_default THEN 0 ELSE 1 END), o.name_norm, m.id"
+
+// pageUserMembershipIDs is pageIDs for the order of membershipOrder. A cursor
+// is still a membership id: the page continues after (or before) that row's
+// place in the order.
+func pageUserMembershipIDs(ctx context.Context, q querier, where string, args []any, p Page) ([]int64, PageInfo, error) {
+	if p.Size <= 0 || p.Size > 100 {
+		p.Size = 100
+	}
+	const from = " FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE "
+	var info PageInfo
+	if !p.Cursor {
+		if err := q.queryRow(ctx, "SELECT COUNT(*)"+from+where, args...).Scan(&info.Total); err != nil {
+			return nil, info, err
+		}
+		ids, err := scanIDs(q.query(ctx, "SELECT m.id"+from+where+" ORDER BY "+membershipOrder+" LIMIT ? OFFSET ?",
+			append(args, p.Size, p.Offset)...))
+		info.HasMore = p.Offset+len(ids) < info.Total
+		info.HasPrev = p.Offset > 0
+		return ids, info, err
+	}
+	forward := p.Before == 0
+	cmp, dir := ">", "ASC"
+	if !forward {
+		cmp, dir = "<", "DESC"
+	}
+	w, a := where, args
+	if c := max(p.After, p.Before); c > 0 {
+		var rank int
+		var name string
+		err := q.queryRow(ctx, "SELECT (CASE WHEN m.is_default THEN 0 ELSE 1 END), o.name_norm"+from+"m.id = ?", c).Scan(&rank, &name)
+		switch {
+		case err == nil:
+			w += " AND (" + membershipOrder + ") " + cmp + " (?, ?, ?)"
+			a = append(a, rank, name, c)
+		case errors.Is(err, sql.ErrNoRows):
+			// The cursor's membership is gone: fall back to id order around it.
+			w += " AND m.id " + cmp + " ?"
+			a = append(a, c)
+		default:
+			return nil, info, err
+		}
+	}
+	order := strings.ReplaceAll(membershipOrder, ",", " "+dir+",") + " " + dir
+	ids, err := scanIDs(q.query(ctx, "SELECT m.id"+from+w+" ORDER BY "+order+" LIMIT ?", append(a, p.Size+1)...))
+	if err != nil {
+		return nil, info, err
+	}
+	more := len(ids) > p.Size
+	if more {
+		ids = ids[:p.Size]
+	}
+	if forward {
+		info.HasMore, info.HasPrev = more, p.After > 0
+	} else {
+		slices.Reverse(ids)
+		info.HasMore, info.HasPrev = true, more
+	}
+	return ids, info, nil
+}
+
+// CreateMembership makes an active user a member of an organization (api.md
+// §4.2). The user's first membership is its default; makeDefault makes a later
+// one the default. check, when not nil, runs on the user before anything is
+// written. Errors: RecordInvalid (user_id InvalidValue or UserInactive;
+// organization_id InvalidValue, DuplicateValue or MultipleOrganizationsDisabled).
+func (db *DB) CreateMembership(ctx context.Context, userID, orgID int64, makeDefault bool, check func(*mergedesk.User) error) (*mergedesk.Membership, error) {
+	var out *mergedesk.Membership
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		u, err := loadUser(ctx, tx, userID)
+		if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+			return mergedesk.Invalid("user_id", mergedesk.CodeInvalid, "User: %d does not exist", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if !u.Active {
+			return inactiveError("user_id", u)
+		}
+		if check != nil {
+			if err := check(u); err != nil {
+				return err
+			}
+		}
+		if _, err := loadOrganization(ctx, tx, orgID); err != nil {
+			if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+				return mergedesk.Invalid("organization_id", mergedesk.CodeInvalid, "Organization: %d does not exist", orgID)
+			}
+			return err
+		}
+		for _, m := range u.Memberships {
+			if m.OrganizationID == orgID {
+				return mergedesk.Invalid("organization_id", mergedesk.CodeDuplicate,
+					"Organization: user %d is already a member of organization %d", userID, orgID)
+			}
+		}
+		if err := checkMultipleOrgs(ctx, tx, u); err != nil {
+			return err
+		}
+		if err := addMembership(ctx, tx, u, orgID); err != nil {
+			return err
+		}
+		m := u.Memberships[len(u.Memberships)-1]
+		switch {
+		case makeDefault && !m.Default:
+			if err := setDefaultMembership(ctx, tx, userID, m.ID); err != nil {
+				return err
+			}
+		case m.Default:
+			if err := touchUser(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		out, err = loadMembership(ctx, tx, m.ID)
+		return err
+	})
+	return out, err
+}
+
+// DeleteMembership removes a membership (api.md §4.2); if it was the default,
+// the user's first remaining membership by organization name becomes the default.
+// check, when not nil, runs on the member first. Errors: RecordNotFound.
+func (db *DB) DeleteMembership(ctx context.Context, id int64, check func(*mergedesk.User) error) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		m, err := loadMembership(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return deleteMembership(ctx, tx, m, check)
+	})
+}
+
+// LeaveOrganization removes a user's membership of an organization, as
+// DeleteMembership. Errors: RecordNotFound (no such user or membership).
+func (db *DB) LeaveOrganization(ctx context.Context, userID, orgID int64, check func(*mergedesk.User) error) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		m, err := membershipOf(ctx, tx, userID, orgID)
+		if err != nil {
+			return err
+		}
+		return deleteMembership(ctx, tx, m, check)
+	})
+}
+
+func membershipOf(ctx context.Context, tx *Tx, userID, orgID int64) (*mergedesk.Membership, error) {
+	ms, err := loadMemberships(ctx, tx, "m.user_id = ? AND m.organization_id = ?", userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, mergedesk.NotFound()
+	}
+	return &ms[0], nil
+}
+
+func deleteMembership(ctx context.Context, tx *Tx, m *mergedesk.Membership, check func(*mergedesk.User) error) error {
+	if err := lockUser(ctx, tx, m.UserID); err != nil {
+		return err
+	}
+	if check != nil {
+		u, err := loadUser(ctx, tx, m.UserID)
+		if err != nil {
+			return err
+		}
+		if err := check(u); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.exec(ctx, "DELETE FROM memberships WHERE id = ?", m.ID); err != nil {
+		return fmt.Errorf("delete membership %d: %w", m.ID, err)
+	}
+	// m was read before the lock, so whether it was the default is not trusted;
+	// promoteDefault does nothing while a default remains.
+	if err := promoteDefault(ctx, tx, m.UserID); err != nil {
+		return fmt.Errorf("delete membership %d: %w", m.ID, err)
+	}
+	return touchUser(ctx, tx, m.UserID)
+}
+
+// MakeDefaultOrganization makes the user's membership of orgID its default and
+// returns it (PUT /users/{uid}/organizations/{oid}/make_default). Errors:
+// RecordNotFound (no such user or membership), RecordInvalid (UserInactive).
+func (db *DB) MakeDefaultOrganization(ctx context.Context, userID, orgID int64, check func(*mergedesk.User) error) (*mergedesk.Membership, error) {
+	var out *mergedesk.Membership
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := checkedActiveUser(ctx, tx, userID, check); err != nil {
+			return err
+		}
+		m, err := membershipOf(ctx, tx, userID, orgID)
+		if err != nil {
+			return err
+		}
+		if err := setDefaultMembership(ctx, tx, userID, m.ID); err != nil {
+			return err
+		}
+		out, err = loadMembership(ctx, tx, m.ID)
+		return err
+	})
+	return out, err
+}
+
+// MakeDefaultMembership makes membership id, which must be the user's, its
+// default and returns all of the user's memberships in order
+// (PUT /users/{uid}/organization_memberships/{id}/make_default). Errors as
+// MakeDefaultOrganization.
+func (db *DB) MakeDefaultMembership(ctx context.Context, userID, id int64, check func(*mergedesk.User) error) ([]mergedesk.Membership, error) {
+	var out []mergedesk.Membership
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := checkedActiveUser(ctx, tx, userID, check); err != nil {
+			return err
+		}
+		m, err := loadMembership(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if m.UserID != userID {
+			return mergedesk.NotFound()
+		}
+		if err := setDefaultMembership(ctx, tx, userID, m.ID); err != nil {
+			return err
+		}
+		out, err = loadMemberships(ctx, tx, "m.user_id = ?", userID)
+		return err
+	})
+	return out, err
+}
+
+func checkedActiveUser(ctx context.Context, tx *Tx, userID int64, check func(*mergedesk.User) error) error {
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	u, err := activeUser(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		return check(u)
+	}
+	return nil
 }

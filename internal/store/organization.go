@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -30,7 +33,11 @@ func scanOrganization(row interface{ Scan(...any) error }) (*mergedesk.Organizat
 
 // Organization returns one organization, or RecordNotFound.
 func (db *DB) Organization(ctx context.Context, id int64) (*mergedesk.Organization, error) {
-	o, err := scanOrganization(db.r().queryRow(ctx, "SELECT "+organizationColumns+" FROM organizations WHERE id = ?", id))
+	return loadOrganization(ctx, db.r(), id)
+}
+
+func loadOrganization(ctx context.Context, q querier, id int64) (*mergedesk.Organization, error) {
+	o, err := scanOrganization(q.queryRow(ctx, "SELECT "+organizationColumns+" FROM organizations WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mergedesk.NotFound()
 	}
@@ -38,4 +45,284 @@ func (db *DB) Organization(ctx context.Context, id int64) (*mergedesk.Organizati
 		return nil, fmt.Errorf("organization %d: %w", id, err)
 	}
 	return o, nil
+}
+
+// OrganizationsByIDs returns the organizations with these ids in this order;
+// unknown ids are skipped.
+func (db *DB) OrganizationsByIDs(ctx context.Context, ids []int64) ([]*mergedesk.Organization, error) {
+	return loadOrganizations(ctx, db.r(), ids)
+}
+
+func loadOrganizations(ctx context.Context, q querier, ids []int64) ([]*mergedesk.Organization, error) {
+	out := []*mergedesk.Organization{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := inArgs(ids)
+	rows, err := q.query(ctx, "SELECT "+organizationColumns+" FROM organizations WHERE id IN ("+in+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("load organizations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrganization(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan organization: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return orderBy(ids, out, func(o *mergedesk.Organization) int64 { return o.ID }), nil
+}
+
+// OrganizationFilter selects organizations in lists; the zero value selects all.
+type OrganizationFilter struct {
+	// ExternalID matches exactly, ignoring case (GET /organizations/search).
+	ExternalID *string
+	// Name matches the whole name, ignoring case.
+	Name *string
+}
+
+// Organizations lists organizations matching f in id order.
+func (db *DB) Organizations(ctx context.Context, f OrganizationFilter, p Page) ([]*mergedesk.Organization, PageInfo, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	if f.ExternalID != nil {
+		where = append(where, "external_id_norm = ?")
+		args = append(args, strings.ToLower(strings.TrimSpace(*f.ExternalID)))
+	}
+	if f.Name != nil {
+		where = append(where, "name_norm = ?")
+		args = append(args, NameNorm(*f.Name))
+	}
+	ids, info, err := pageIDs(ctx, db.r(), "organizations", strings.Join(where, " AND "), args, p)
+	if err != nil {
+		return nil, info, fmt.Errorf("list organizations: %w", err)
+	}
+	os, err := loadOrganizations(ctx, db.r(), ids)
+	return os, info, err
+}
+
+// ShowManyOrganizations returns the organizations among ids, or else among
+// external ids (the caller bounds both to 100), in id order.
+func (db *DB) ShowManyOrganizations(ctx context.Context, ids []int64, externalIDs []string) ([]*mergedesk.Organization, error) {
+	var where string
+	var args []any
+	switch {
+	case len(ids) > 0:
+		var in string
+		in, args = inArgs(ids)
+		where = "id IN (" + in + ")"
+	case len(externalIDs) > 0:
+		where = "external_id_norm IN (" + strings.TrimSuffix(strings.Repeat("?,", len(externalIDs)), ",") + ")"
+		for _, e := range externalIDs {
+			args = append(args, strings.ToLower(strings.TrimSpace(e)))
+		}
+	default:
+		return []*mergedesk.Organization{}, nil
+	}
+	found, err := scanIDs(db.r().query(ctx, "SELECT id FROM organizations WHERE "+where+" ORDER BY id", args...))
+	if err != nil {
+		return nil, fmt.Errorf("show many organizations: %w", err)
+	}
+	return loadOrganizations(ctx, db.r(), found)
+}
+
+// AutocompleteOrganizations returns up to limit organizations whose name starts
+// with prefix (ignoring case), ordered by name.
+func (db *DB) AutocompleteOrganizations(ctx context.Context, prefix string, limit int) ([]*mergedesk.Organization, error) {
+	p := NameNorm(prefix)
+	if p == "" {
+		return []*mergedesk.Organization{}, nil
+	}
+	ids, err := scanIDs(db.r().query(ctx, `SELECT id FROM organizations WHERE name_norm LIKE ? ESCAPE '\'
+		ORDER BY name_norm, id LIMIT ?`, likeEscape(p)+"%", limit))
+	if err != nil {
+		return nil, fmt.Errorf("autocomplete organizations: %w", err)
+	}
+	return loadOrganizations(ctx, db.r(), ids)
+}
+
+// OrganizationWrite is the writable part of an organization. Nil fields are left
+// alone on update and take their defaults on create, where Name is required.
+type OrganizationWrite struct {
+	Name           *string
+	ExternalID     **string
+	DomainNames    *[]string
+	GroupID        **int64
+	SharedTickets  *bool
+	SharedComments *bool
+	Details        **string
+	Notes          **string
+	Tags           *[]string
+	// OrganizationFields is merged into the stored fields; a nil value removes
+	// that key.
+	OrganizationFields map[string]any
+}
+
+// CreateOrganization creates an organization (api.md §4.1). Errors: RecordInvalid
+// (name BlankValue, TooLong or DuplicateValue; external_id DuplicateValue;
+// group_id InvalidValue).
+func (db *DB) CreateOrganization(ctx context.Context, w OrganizationWrite) (*mergedesk.Organization, error) {
+	var out *mergedesk.Organization
+	err := db.Update(ctx, func(tx *Tx) error {
+		if w.Name == nil || strings.TrimSpace(*w.Name) == "" {
+			return mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
+		}
+		now := unix(tx.now)
+		id, err := tx.insert(ctx, `INSERT INTO organizations (name, name_norm, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+			strings.TrimSpace(*w.Name), NameNorm(*w.Name), now, now)
+		if isUniqueViolation(err) {
+			return duplicateOrganizationName(*w.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("insert organization: %w", err)
+		}
+		if err := updateOrganization(ctx, tx, id, w); err != nil {
+			return err
+		}
+		out, err = loadOrganization(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// UpdateOrganization applies w to an organization (api.md §4.1). Errors:
+// RecordNotFound, and those of CreateOrganization.
+func (db *DB) UpdateOrganization(ctx context.Context, id int64, w OrganizationWrite) (*mergedesk.Organization, error) {
+	var out *mergedesk.Organization
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := updateOrganization(ctx, tx, id, w); err != nil {
+			return err
+		}
+		var err error
+		out, err = loadOrganization(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+func duplicateOrganizationName(name string) error {
+	return mergedesk.Invalid("name", mergedesk.CodeDuplicate, "Name: %s has already been taken", strings.TrimSpace(name))
+}
+
+func updateOrganization(ctx context.Context, tx *Tx, id int64, w OrganizationWrite) error {
+	o, err := loadOrganization(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	set := []string{"updated_at = ?"}
+	args := []any{unix(tx.now)}
+	col := func(c string, v any) {
+		set = append(set, c+" = ?")
+		args = append(args, v)
+	}
+	if w.Name != nil && strings.TrimSpace(*w.Name) != "" {
+		name := strings.TrimSpace(*w.Name)
+		if utf8.RuneCountInString(name) > MaxNameLen {
+			return mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+		}
+		col("name", name)
+		col("name_norm", NameNorm(name))
+	}
+	if w.ExternalID != nil {
+		ext, norm := externalID(*w.ExternalID)
+		col("external_id", ext)
+		col("external_id_norm", norm)
+	}
+	if w.DomainNames != nil {
+		col("domain_names", encodeTags(domainNames(*w.DomainNames)))
+	}
+	if w.GroupID != nil {
+		if g := *w.GroupID; g != nil {
+			if err := liveGroup(ctx, tx, *g); err != nil {
+				return err
+			}
+		}
+		col("group_id", nullable(*w.GroupID))
+	}
+	if w.SharedTickets != nil {
+		col("shared_tickets", *w.SharedTickets)
+	}
+	if w.SharedComments != nil {
+		col("shared_comments", *w.SharedComments)
+	}
+	if w.Details != nil {
+		col("details", nullable(*w.Details))
+	}
+	if w.Notes != nil {
+		col("notes", nullable(*w.Notes))
+	}
+	if w.Tags != nil {
+		col("tags", encodeTags(*w.Tags))
+	}
+	if w.OrganizationFields != nil {
+		f := maps.Clone(o.OrganizationFields)
+		for k, v := range w.OrganizationFields {
+			if v == nil {
+				delete(f, k)
+			} else {
+				f[k] = v
+			}
+		}
+		col("organization_fields", encodeJSON(f))
+	}
+	_, err = tx.exec(ctx, "UPDATE organizations SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...)
+	if isUniqueViolation(err) {
+		// Two unique indexes; the driver's message names the one that failed.
+		if w.ExternalID != nil && *w.ExternalID != nil && strings.Contains(uniqueViolationDetail(err), "external_id") {
+			return mergedesk.Invalid("external_id", mergedesk.CodeDuplicate, "External: %s has already been taken", strings.TrimSpace(**w.ExternalID))
+		}
+		if w.Name != nil {
+			return duplicateOrganizationName(*w.Name)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("update organization %d: %w", id, err)
+	}
+	return nil
+}
+
+// domainNames drops the leading "@" people paste in; encodeTags then lower-cases
+// and de-duplicates, as for tags.
+func domainNames(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, d := range in {
+		for _, f := range strings.Fields(d) {
+			out = append(out, strings.TrimPrefix(f, "@"))
+		}
+	}
+	return out
+}
+
+// DeleteOrganization deletes an organization (api.md §4.1): its memberships go,
+// each member that lost its default gets the next one by name, and tickets keep
+// their organization_id as history. Errors: RecordNotFound.
+func (db *DB) DeleteOrganization(ctx context.Context, id int64) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		if _, err := loadOrganization(ctx, tx, id); err != nil {
+			return err
+		}
+		members, err := scanIDs(tx.query(ctx, "SELECT user_id FROM memberships WHERE organization_id = ? ORDER BY user_id", id))
+		if err != nil {
+			return fmt.Errorf("delete organization %d: %w", id, err)
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM memberships WHERE organization_id = ?", id); err != nil {
+			return fmt.Errorf("delete organization %d: %w", id, err)
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM organizations WHERE id = ?", id); err != nil {
+			return fmt.Errorf("delete organization %d: %w", id, err)
+		}
+		for _, uid := range members {
+			if err := promoteDefault(ctx, tx, uid); err != nil {
+				return fmt.Errorf("delete organization %d: %w", id, err)
+			}
+			if err := touchUser(ctx, tx, uid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

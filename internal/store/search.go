@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
 	"github.com/mergedesk/mergedesk/internal/search"
 )
@@ -64,7 +65,11 @@ type searchKind struct {
 // (default), sortOrder "asc" or "desc" (default); ties are broken by id in the
 // same direction. limit <= 0 returns no ids, only the total.
 func (db *DB) SearchUsers(ctx context.Context, q search.Query, region string, sortBy, sortOrder string, limit, offset int) (ids []int64, total int, err error) {
-	k := searchKind{
+	return db.search(ctx, userSearch(region), q, sortBy, sortOrder, limit, offset)
+}
+
+func userSearch(region string) searchKind {
+	return searchKind{
 		name: "users",
 		from: "users u",
 		base: "u.active = TRUE",
@@ -75,7 +80,6 @@ func (db *DB) SearchUsers(ctx context.Context, q search.Query, region string, so
 		},
 		term: func(t search.Term, v string) searchCond { return searchUserTerm(t, v, region) },
 	}
-	return db.search(ctx, k, q, sortBy, sortOrder, limit, offset)
 }
 
 // SearchTickets returns the ids of non-deleted tickets (archived ones included)
@@ -83,7 +87,11 @@ func (db *DB) SearchUsers(ctx context.Context, q search.Query, region string, so
 // "created_at", "updated_at" (default), "priority", "status" (both in their
 // own order, api.md §6.1) or "ticket_type"; otherwise as SearchUsers.
 func (db *DB) SearchTickets(ctx context.Context, q search.Query, sortBy, sortOrder string, limit, offset int) ([]int64, int, error) {
-	k := searchKind{
+	return db.search(ctx, ticketSearch(), q, sortBy, sortOrder, limit, offset)
+}
+
+func ticketSearch() searchKind {
+	return searchKind{
 		name: "tickets",
 		from: "tickets t",
 		base: "t.deleted = FALSE",
@@ -97,13 +105,16 @@ func (db *DB) SearchTickets(ctx context.Context, q search.Query, sortBy, sortOrd
 		},
 		term: searchTicketTerm,
 	}
-	return db.search(ctx, k, q, sortBy, sortOrder, limit, offset)
 }
 
 // SearchOrganizations returns the ids of organizations matching q, one page of
 // them, and how many match in all; otherwise as SearchUsers.
 func (db *DB) SearchOrganizations(ctx context.Context, q search.Query, sortBy, sortOrder string, limit, offset int) ([]int64, int, error) {
-	k := searchKind{
+	return db.search(ctx, organizationSearch(), q, sortBy, sortOrder, limit, offset)
+}
+
+func organizationSearch() searchKind {
+	return searchKind{
 		name: "organizations",
 		from: "organizations o",
 		base: "1 = 1",
@@ -114,13 +125,16 @@ func (db *DB) SearchOrganizations(ctx context.Context, q search.Query, sortBy, s
 		},
 		term: searchOrganizationTerm,
 	}
-	return db.search(ctx, k, q, sortBy, sortOrder, limit, offset)
 }
 
 // SearchGroups returns the ids of non-deleted groups matching q, one page of
 // them, and how many match in all; otherwise as SearchUsers.
 func (db *DB) SearchGroups(ctx context.Context, q search.Query, sortBy, sortOrder string, limit, offset int) ([]int64, int, error) {
-	k := searchKind{
+	return db.search(ctx, groupSearch(), q, sortBy, sortOrder, limit, offset)
+}
+
+func groupSearch() searchKind {
+	return searchKind{
 		name: "groups",
 		from: "agent_groups g",
 		base: "g.deleted = FALSE",
@@ -131,7 +145,6 @@ func (db *DB) SearchGroups(ctx context.Context, q search.Query, sortBy, sortOrde
 		},
 		term: searchGroupTerm,
 	}
-	return db.search(ctx, k, q, sortBy, sortOrder, limit, offset)
 }
 
 func (db *DB) search(ctx context.Context, k searchKind, q search.Query, sortBy, sortOrder string, limit, offset int) (ids []int64, total int, err error) {
@@ -140,25 +153,8 @@ func (db *DB) search(ctx context.Context, k searchKind, q search.Query, sortBy, 
 			err = fmt.Errorf("search %s: %w", k.name, err)
 		}
 	}()
-	where := []string{k.base}
-	var args []any
-	for _, t := range q.Terms {
-		if t.Field == "type" {
-			continue
-		}
-		c := searchNothing
-		if t.Field == "" || t.Value != "" && (t.Op == ":" || searchOrderedFields[t.Field]) {
-			c = k.term(t, strings.ToLower(t.Value))
-		}
-		if t.Negate {
-			// COALESCE so that a NULL column counts as "does not match" and
-			// -notes:x finds users without notes.
-			c.sql = "NOT COALESCE((" + c.sql + "), FALSE)"
-		}
-		where = append(where, "("+c.sql+")")
-		args = append(args, c.args...)
-	}
-	from := " FROM " + k.from + " WHERE " + strings.Join(where, " AND ")
+	cond, args := k.where(q)
+	from := " FROM " + k.from + " WHERE " + cond
 
 	if err := db.r().queryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
 		return nil, 0, err
@@ -199,19 +195,19 @@ func searchUserTerm(t search.Term, v, region string) searchCond {
 			searchExists("identities i", "i.user_id = u.id AND i.type = 'email'", searchContains("i.value_norm", v)),
 		}
 		if e, ok := searchPhone(v, region); ok {
-			cs = append(cs, searchExists("identities i", "i.user_id = u.id AND i.type = 'phone'", searchCond{"i.value_norm = ?", []any{e}}))
+			cs = append(cs, searchIdentity(mergedesk.IdentityPhone, searchCond{"i.value_norm = ?", []any{e}}))
 		}
 		return searchOr(cs...)
 	case "name":
 		return searchContains("u.name_norm", v)
 	case "email":
-		return searchExists("identities i", "i.user_id = u.id AND i.type = 'email'", searchEquals("i.value_norm", v))
+		return searchIdentity(mergedesk.IdentityEmail, searchEquals("i.value_norm", v))
 	case "phone":
 		e, err := identity.Phone(t.Value, region)
 		if err != nil {
 			return searchNothing
 		}
-		return searchExists("identities i", "i.user_id = u.id AND i.type = 'phone'", searchCond{"i.value_norm = ?", []any{e}})
+		return searchIdentity(mergedesk.IdentityPhone, searchCond{"i.value_norm = ?", []any{e}})
 	case "role":
 		return searchEquals("u.role", v)
 	case "organization":
@@ -375,6 +371,13 @@ func searchExists(from, join string, c searchCond) searchCond {
 	return searchCond{"EXISTS (SELECT 1 FROM " + from + " WHERE " + join + " AND (" + c.sql + "))", c.args}
 }
 
+// searchIdentity matches users owning an identity of typ that meets c. It is an
+// IN over the (type, value_norm) index rather than a per-user EXISTS, so an exact
+// email or phone lookup reads one index entry, not every user.
+func searchIdentity(typ string, c searchCond) searchCond {
+	return searchCond{"u.id IN (SELECT i.user_id FROM identities i WHERE i.type = '" + typ + "' AND (" + c.sql + "))", c.args}
+}
+
 // searchID parses v as a record id.
 func searchID(v string) (int64, bool) {
 	id, err := strconv.ParseInt(v, 10, 64)
@@ -468,4 +471,92 @@ func searchDate(col, op, v string) searchCond {
 		return searchCond{col + " >= ?", []any{start}}
 	}
 	return searchNothing
+}
+
+// where compiles q into k's WHERE condition.
+func (k searchKind) where(q search.Query) (string, []any) {
+	where := []string{k.base}
+	var args []any
+	for _, t := range q.Terms {
+		if t.Field == "type" {
+			continue
+		}
+		c := searchNothing
+		if t.Field == "" || t.Value != "" && (t.Op == ":" || searchOrderedFields[t.Field]) {
+			c = k.term(t, strings.ToLower(t.Value))
+		}
+		if t.Negate {
+			// COALESCE so that a NULL column counts as "does not match" and
+			// -notes:x finds users without notes.
+			c.sql = "NOT COALESCE((" + c.sql + "), FALSE)"
+		}
+		where = append(where, "("+c.sql+")")
+		args = append(args, c.args...)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// SearchHit is one result of a search over several kinds.
+type SearchHit struct {
+	Kind string // "user", "ticket", "organization" or "group"
+	ID   int64
+}
+
+// SearchAll searches the given kinds (search.Kind* names) at once and returns one
+// page of hits ordered by sortBy ("created_at" or "updated_at", the default),
+// then kind and id, plus the total over all kinds.
+func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kinds []string, sortBy, sortOrder string, limit, offset int) (hits []SearchHit, total int, err error) {
+	col := "updated_at"
+	if sortBy == "created_at" {
+		col = "created_at"
+	}
+	dir := "DESC"
+	if strings.EqualFold(sortOrder, "asc") {
+		dir = "ASC"
+	}
+	var parts []string
+	var args []any
+	for _, kind := range kinds {
+		var k searchKind
+		switch kind {
+		case search.KindUser:
+			k = userSearch(region)
+		case search.KindTicket:
+			k = ticketSearch()
+		case search.KindOrganization:
+			k = organizationSearch()
+		case search.KindGroup:
+			k = groupSearch()
+		default:
+			continue
+		}
+		cond, a := k.where(q)
+		alias := strings.Fields(k.from)[1]
+		parts = append(parts, "SELECT '"+kind+"' AS kind, "+k.id+" AS id, "+alias+"."+col+" AS sortkey FROM "+k.from+" WHERE "+cond)
+		args = append(args, a...)
+	}
+	if len(parts) == 0 {
+		return nil, 0, nil
+	}
+	union := strings.Join(parts, " UNION ALL ")
+	if err := db.r().queryRow(ctx, "SELECT COUNT(*) FROM ("+union+") hits", args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	if limit <= 0 || total == 0 {
+		return nil, total, nil
+	}
+	rows, err := db.r().query(ctx, "SELECT kind, id FROM ("+union+") hits ORDER BY sortkey "+dir+", kind, id "+dir+" LIMIT ? OFFSET ?",
+		append(args, limit, max(offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h SearchHit
+		if err := rows.Scan(&h.Kind, &h.ID); err != nil {
+			return nil, 0, err
+		}
+		hits = append(hits, h)
+	}
+	return hits, total, rows.Err()
 }

@@ -112,7 +112,7 @@ func searchFixture(t *testing.T, db *DB) {
 			userID, typ, value, norm, ts("2024-05-01T00:00:00Z"), ts("2024-05-01T00:00:00Z"))
 	}
 	ident(1, "email", "Ann@Example.com", "ann@example.com")
-	ident(1, "phone", "+14155550101", "+14155550101")
+	ident(1, "phone_number", "+14155550101", "+14155550101")
 	ident(2, "email", "bob@example.org", "bob@example.org")
 	ident(4, "email", "dana@globex.com", "dana@globex.com")
 	ident(5, "twitter", "eve415", "eve415")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
@@ -66,6 +67,7 @@ func (db *DB) UpdateSettings(ctx context.Context, patch json.RawMessage) (merged
 		if err := dec.Decode(&s); err != nil {
 			return mergedesk.Errorf(mergedesk.EInvalidJSON, "settings: %v", err)
 		}
+		s.Phone.DefaultRegion = strings.ToUpper(strings.TrimSpace(s.Phone.DefaultRegion))
 		if !identity.ValidRegion(s.Phone.DefaultRegion) {
 			return mergedesk.Invalid("phone.default_region", mergedesk.CodeInvalid,
 				"Default region: %q is not an ISO 3166-1 alpha-2 code", s.Phone.DefaultRegion)

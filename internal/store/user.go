@@ -43,6 +43,15 @@ func loadUsers(ctx context.Context, q querier, ids []int64) ([]*mergedesk.User, 
 		return []*mergedesk.User{}, nil
 	}
 	in, args := inArgs(ids)
+	if tx, ok := q.(*Tx); ok && tx.db.dialect == dialectPostgres {
+		// A write that uses a user waits for a merge holding it (FOR UPDATE) and
+		// then reads the merge's result; ascending order avoids lock cycles.
+		locked, err := tx.query(ctx, "SELECT id FROM users WHERE id IN ("+in+") ORDER BY id"+tx.db.dialect.forShare(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("lock users: %w", err)
+		}
+		locked.Close()
+	}
 	rows, err := q.query(ctx, "SELECT "+userColumns+" FROM users WHERE id IN ("+in+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
@@ -172,14 +181,22 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*mergedesk.User, e
 }
 
 func userByEmail(ctx context.Context, q querier, email string) (*mergedesk.User, error) {
-	id, err := userIDByIdentity(ctx, q, mergedesk.IdentityEmail, strings.ToLower(strings.TrimSpace(email)))
-	if err != nil {
-		return nil, err
+	norm := strings.ToLower(strings.TrimSpace(email))
+	// The owner may be merged away while we wait for its lock; its identities
+	// then belong to the target, so look again (rule M29).
+	for attempt := 0; ; attempt++ {
+		id, err := userIDByIdentity(ctx, q, mergedesk.IdentityEmail, norm)
+		if err != nil {
+			return nil, err
+		}
+		if id == 0 {
+			return nil, mergedesk.NotFound()
+		}
+		u, err := loadUser(ctx, q, id)
+		if err != nil || u.Active || attempt == 3 {
+			return u, err
+		}
 	}
-	if id == 0 {
-		return nil, mergedesk.NotFound()
-	}
-	return loadUser(ctx, q, id)
 }
 
 // UserByExternalID returns the active user with this external id, or RecordNotFound.

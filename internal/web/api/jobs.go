@@ -36,6 +36,7 @@ func (s *Server) RegisterJobs() {
 	s.Jobs.Handle(JobCreateUsers, s.userJobItem(false))
 	s.Jobs.Handle(JobCreateOrUpdateUsers, s.userJobItem(true))
 	s.registerTicketJobs()
+	s.Jobs.Handle(JobMergeUsers, s.mergeJobItem)
 }
 
 func (s *Server) jobView(r *http.Request, j *mergedesk.Job) map[string]any {

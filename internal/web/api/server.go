@@ -74,6 +74,7 @@ func (s *Server) init() {
 		s.searchRoutes()
 		s.helpCenterRoutes()
 		s.settingsRoutes()
+		s.mergeRoutes()
 	})
 }
 

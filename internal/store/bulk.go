@@ -1,0 +1,630 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
+)
+
+// ImportResult reports one ImportUsers call, row by row in input order.
+type ImportResult struct {
+	// IDs holds each row's new user id, or 0 when the row was skipped.
+	IDs []int64
+	// Errors holds why a row was skipped (a *mergedesk.Error such as
+	// DuplicateValue), or nil for an imported row.
+	Errors  []error
+	Created int
+	Skipped int
+}
+
+// bulkChunk is how many rows one multi-row INSERT carries. Users have 19
+// columns: 500 rows stay well below SQLite's 32,766 and PostgreSQL's 65,535
+// parameters while amortising the statement overhead.
+const bulkChunk = 500
+
+// ImportUsers creates users set-based, in one transaction: a few multi-row
+// INSERTs instead of a dozen statements per user. It follows CreateUser's
+// rules (validation, identity normalisation with the account's phone region,
+// first identity of a type is primary, organization by id or name, domain
+// mapping), but a row that would fail — an identity value or external id
+// already owned by another user or by an earlier row of the batch, an invalid
+// value — is skipped whole and reported in Errors; the others are imported.
+// Callers choose the batch size; 1,000 to 5,000 rows is a good range.
+// Passwords are not accepted here (PBKDF2 is slow on purpose; set them later).
+func (db *DB) ImportUsers(ctx context.Context, users []mergedesk.NewUser) (ImportResult, error) {
+	s, err := db.Settings(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	rows := prepareRows(users, s)
+	var res ImportResult
+	for attempt := 0; ; attempt++ {
+		res = ImportResult{IDs: make([]int64, len(rows)), Errors: make([]error, len(rows))}
+		for i := range rows {
+			res.Errors[i] = rows[i].err
+		}
+		err = db.Update(ctx, func(tx *Tx) error { return importRows(ctx, tx, rows, &res) })
+		// On PostgreSQL another writer may commit a conflicting value between our
+		// check and our insert: the batch rolls back whole and is checked again.
+		if err == nil || !isUniqueViolation(err) || attempt == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("import users: %w", err)
+	}
+	for i := range res.IDs {
+		if res.IDs[i] != 0 {
+			res.Created++
+		} else {
+			res.Skipped++
+		}
+	}
+	return res, nil
+}
+
+// bulkRow is one validated, normalised input row.
+type bulkRow struct {
+	name, role, tz  string
+	locale          int64
+	ext, extNorm    any
+	shared          any
+	tags, fields    string
+	details, notes  any
+	alias, sig      any
+	photo           any
+	suspended       bool
+	idents          []bulkIdent
+	orgID           int64
+	orgName         string
+	err             error
+	mapDomainsLater bool
+}
+
+type bulkIdent struct {
+	typ, value, norm, method string
+	verified, primary        bool
+	field                    string // the error key: email, phone or value
+}
+
+// prepareRows validates and normalises rows on every core: phone parsing is
+// the costly part of an import and needs no database.
+func prepareRows(users []mergedesk.NewUser, s mergedesk.Settings) []bulkRow {
+	rows := make([]bulkRow, len(users))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(users)/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(users); i += workers {
+				rows[i] = prepareRow(&users[i], s)
+			}
+		})
+	}
+	wg.Wait()
+	return rows
+}
+
+func prepareRow(nu *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
+	var r bulkRow
+	fail := func(err error) bulkRow { return bulkRow{err: err} }
+	r.name = strings.TrimSpace(nu.Name)
+	if r.name == "" {
+		return fail(mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank"))
+	}
+	if utf8.RuneCountInString(r.name) > MaxNameLen {
+		return fail(mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen))
+	}
+	r.role = nu.Role
+	if r.role == "" {
+		r.role = mergedesk.RoleEndUser
+	}
+	if !validRole(r.role) {
+		return fail(mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", r.role))
+	}
+	r.locale = nu.LocaleID
+	if r.locale == 0 {
+		r.locale = 1
+	}
+	if mergedesk.LocaleByID(r.locale) == nil {
+		return fail(mergedesk.Invalid("locale_id", mergedesk.CodeInvalid, "Locale: %d is not a supported locale", r.locale))
+	}
+	r.tz = nu.TimeZone
+	if r.tz == "" {
+		r.tz = "UTC"
+	}
+	if mergedesk.IANATimeZone(r.tz) == "" {
+		return fail(mergedesk.Invalid("time_zone", mergedesk.CodeInvalid, "Time zone: %q is not a known time zone", r.tz))
+	}
+	if nu.Password != "" {
+		return fail(mergedesk.Invalid("password", mergedesk.CodeInvalid, "Password: cannot be set by a bulk import"))
+	}
+	region := s.Phone.DefaultRegion
+	if nu.SharedPhone && nu.Phone != "" {
+		p, err := identity.Phone(nu.Phone, region)
+		if err != nil {
+			return fail(renameField(err, "value", "phone"))
+		}
+		r.shared = p
+	}
+	r.ext, r.extNorm = externalID(nu.ExternalID)
+	if s.Users.Tagging {
+		r.tags = encodeTags(nu.Tags)
+	}
+	fields := nu.UserFields
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	r.fields = encodeJSON(fields)
+	r.details, r.notes, r.alias, r.sig = nullable(nu.Details), nullable(nu.Notes), nullable(nu.Alias), nullable(nu.Signature)
+	r.photo = nullable(nu.RemotePhotoURL)
+	r.suspended = nu.Suspended
+	if nu.OrganizationID != nil {
+		r.orgID = *nu.OrganizationID
+	} else if nu.OrganizationName != nil {
+		r.orgName = strings.TrimSpace(*nu.OrganizationName)
+	}
+
+	// Identities in CreateUser's order; the last one asking to be primary wins,
+	// otherwise the first of its type. A value given twice is one identity.
+	type want struct {
+		ni    mergedesk.NewIdentity
+		field string
+	}
+	var ws []want
+	if nu.Email != "" {
+		ws = append(ws, want{mergedesk.NewIdentity{Type: mergedesk.IdentityEmail, Value: nu.Email, Primary: true}, "email"})
+	}
+	if nu.Phone != "" && !nu.SharedPhone {
+		ws = append(ws, want{mergedesk.NewIdentity{Type: mergedesk.IdentityPhone, Value: nu.Phone, Primary: true}, "phone"})
+	}
+	for _, ni := range nu.Identities {
+		ws = append(ws, want{ni, "value"})
+	}
+	primaryAt := map[string]int{}
+	for _, w := range ws {
+		if !identity.Valid(w.ni.Type) {
+			return fail(mergedesk.Invalid("type", mergedesk.CodeInvalid, "Type: %q is not a valid identity type", w.ni.Type))
+		}
+		stored, norm, err := identity.Normalize(w.ni.Type, w.ni.Value, region)
+		if err != nil {
+			return fail(renameField(err, "value", w.field))
+		}
+		dup := false
+		for _, have := range r.idents {
+			if have.typ == w.ni.Type && have.norm == norm {
+				dup = true
+			}
+		}
+		if dup {
+			continue
+		}
+		verified := w.ni.Verified || nu.Verified
+		method := "none"
+		if verified {
+			method = "full"
+		} else if w.ni.VerificationMethod == "low" {
+			method = "low"
+		}
+		if _, seen := primaryAt[w.ni.Type]; !seen || w.ni.Primary {
+			primaryAt[w.ni.Type] = len(r.idents)
+		}
+		r.idents = append(r.idents, bulkIdent{typ: w.ni.Type, value: stored, norm: norm, method: method,
+			verified: verified, field: w.field})
+	}
+	for _, i := range primaryAt {
+		r.idents[i].primary = true
+	}
+	r.mapDomainsLater = r.role == mergedesk.RoleEndUser && r.orgID == 0 && r.orgName == ""
+	return r
+}
+
+// importRows writes the rows that survive the duplicate checks. res.Errors
+// already holds the validation errors.
+func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *ImportResult) error {
+	live := func(i int) bool { return res.Errors[i] == nil }
+
+	// Values other users already own.
+	byType := map[string][]string{}
+	var exts []string
+	for i := range rows {
+		if !live(i) {
+			continue
+		}
+		for _, id := range rows[i].idents {
+			byType[id.typ] = append(byType[id.typ], id.norm)
+		}
+		if rows[i].extNorm != nil {
+			exts = append(exts, rows[i].extNorm.(string))
+		}
+	}
+	taken := map[string]bool{}
+	for typ, norms := range byType {
+		for c := range chunks(len(norms), bulkChunk) {
+			found, err := tx.queryIn(ctx, "SELECT value_norm FROM identities WHERE type = "+tx.ph(1)+" AND value_norm",
+				[]any{typ}, norms[c.lo:c.hi])
+			if err != nil {
+				return fmt.Errorf("check identities: %w", err)
+			}
+			for _, f := range found {
+				taken[typ+"\x00"+f] = true
+			}
+		}
+	}
+	for c := range chunks(len(exts), bulkChunk) {
+		found, err := tx.queryIn(ctx, "SELECT external_id_norm FROM users WHERE external_id_norm", nil, exts[c.lo:c.hi])
+		if err != nil {
+			return fmt.Errorf("check external ids: %w", err)
+		}
+		for _, f := range found {
+			taken["\x00ext\x00"+f] = true
+		}
+	}
+	for i := range rows {
+		if live(i) {
+			res.Errors[i] = conflict(&rows[i], taken)
+		}
+	}
+	// Values an earlier row of the batch claims: the first row wins.
+	claimed := map[string]bool{}
+	for i := range rows {
+		if !live(i) {
+			continue
+		}
+		if res.Errors[i] = conflict(&rows[i], claimed); res.Errors[i] != nil {
+			continue
+		}
+		for _, id := range rows[i].idents {
+			claimed[id.typ+"\x00"+id.norm] = true
+		}
+		if rows[i].extNorm != nil {
+			claimed["\x00ext\x00"+rows[i].extNorm.(string)] = true
+		}
+	}
+
+	// Organizations: by id (must exist), by name (found or created), by domain.
+	orgIDs := map[int64]bool{}
+	orgByName := map[string]int64{}
+	for i := range rows {
+		if !live(i) {
+			continue
+		}
+		if rows[i].orgID != 0 {
+			orgIDs[rows[i].orgID] = false
+		} else if n := rows[i].orgName; n != "" {
+			if _, ok := orgByName[NameNorm(n)]; !ok {
+				id, err := findOrCreateOrganization(ctx, tx, n)
+				if err != nil {
+					return err
+				}
+				orgByName[NameNorm(n)] = id
+			}
+		}
+	}
+	if len(orgIDs) > 0 {
+		ids := make([]int64, 0, len(orgIDs))
+		for id := range orgIDs {
+			ids = append(ids, id)
+		}
+		in, args := inArgs(ids)
+		found, err := scanIDs(tx.query(ctx, "SELECT id FROM organizations WHERE id IN ("+in+")", args...))
+		if err != nil {
+			return err
+		}
+		for _, id := range found {
+			orgIDs[id] = true
+		}
+	}
+	domains, err := domainOrganizations(ctx, tx)
+	if err != nil {
+		return err
+	}
+
+	var n int
+	for i := range rows {
+		if live(i) {
+			if id := rows[i].orgID; id != 0 && !orgIDs[id] {
+				res.Errors[i] = mergedesk.Invalid("organization_id", mergedesk.CodeInvalid, "Organization %d does not exist", id)
+				continue
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if tx.db.dialect == dialectSQLite {
+		// Each multi-row INSERT keeps a statement journal so that a failing
+		// statement can be undone alone; in a temp file that doubles the write
+		// I/O of an import. In memory it costs a few pages per statement.
+		if _, err := tx.tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+			return fmt.Errorf("temp_store: %w", err)
+		}
+	}
+	ids, err := tx.reserveUserIDs(ctx, n)
+	if err != nil {
+		return err
+	}
+	now := unix(tx.now)
+
+	const userCols = 19
+	insertUsers := &bulkInsert{tx: tx, cols: userCols, full: bulkChunk, prefix: `INSERT INTO users (id, name, name_norm,
+		role, suspended, external_id, external_id_norm, locale_id, time_zone, shared_phone, tags, details, notes, alias,
+		signature, user_fields, remote_photo_url, created_at, updated_at) VALUES `}
+	defer insertUsers.close()
+	insertIdents := &bulkInsert{tx: tx, cols: 9, full: 2 * bulkChunk, prefix: `INSERT INTO identities (user_id, type,
+		value, value_norm, verified, is_primary, verification_method, created_at, updated_at) VALUES `}
+	defer insertIdents.close()
+	var (
+		uargs = make([]any, 0, bulkChunk*userCols)
+		urows int
+		iargs = make([]any, 0, 2*bulkChunk*9)
+		irows int
+		margs []any
+		mrows int
+	)
+	flushUsers := func() error {
+		if urows == 0 {
+			return nil
+		}
+		if _, err := insertUsers.exec(ctx, urows, uargs); err != nil {
+			return fmt.Errorf("insert users: %w", err)
+		}
+		uargs, urows = uargs[:0], 0
+		return nil
+	}
+	flushIdents := func() error {
+		if irows == 0 {
+			return nil
+		}
+		if _, err := insertIdents.exec(ctx, irows, iargs); err != nil {
+			return fmt.Errorf("insert identities: %w", err)
+		}
+		iargs, irows = iargs[:0], 0
+		return nil
+	}
+	next := 0
+	for i := range rows {
+		if !live(i) {
+			continue
+		}
+		r := &rows[i]
+		id := ids[next]
+		next++
+		res.IDs[i] = id
+		uargs = append(uargs, id, r.name, NameNorm(r.name), r.role, r.suspended, r.ext, r.extNorm, r.locale, r.tz,
+			r.shared, r.tags, r.details, r.notes, r.alias, r.sig, r.fields, r.photo, now, now)
+		if urows++; urows == bulkChunk {
+			if err := flushUsers(); err != nil {
+				return err
+			}
+		}
+		org := r.orgID
+		if org == 0 && r.orgName != "" {
+			org = orgByName[NameNorm(r.orgName)]
+		}
+		for _, ident := range r.idents {
+			iargs = append(iargs, id, ident.typ, ident.value, ident.norm, ident.verified, ident.primary, ident.method, now, now)
+			if irows++; irows == 2*bulkChunk {
+				if err := flushIdents(); err != nil {
+					return err
+				}
+			}
+			if org == 0 && r.mapDomainsLater && ident.typ == mergedesk.IdentityEmail {
+				org = domains[strings.ToLower(ident.value[strings.LastIndexByte(ident.value, '@')+1:])]
+			}
+		}
+		if org != 0 {
+			margs = append(margs, id, org, true, true, now, now)
+			mrows++
+		}
+	}
+	if err := flushUsers(); err != nil {
+		return err
+	}
+	if err := flushIdents(); err != nil {
+		return err
+	}
+	for c := range chunks(mrows, bulkChunk) {
+		q := `INSERT INTO memberships (user_id, organization_id, is_default, view_tickets, created_at, updated_at) VALUES ` +
+			tx.values(c.hi-c.lo, 6)
+		if _, err := tx.tx.ExecContext(ctx, q, margs[c.lo*6:c.hi*6]...); err != nil {
+			return fmt.Errorf("insert memberships: %w", err)
+		}
+	}
+	return nil
+}
+
+// bulkInsert runs a multi-row INSERT. The full-size statement is prepared once
+// per transaction: parsing a statement of thousands of placeholders costs more
+// than executing it on SQLite, whose driver does not cache statements.
+type bulkInsert struct {
+	tx     *Tx
+	cols   int
+	full   int
+	prefix string
+	stmt   *sql.Stmt
+}
+
+func (b *bulkInsert) exec(ctx context.Context, rows int, args []any) (sql.Result, error) {
+	if rows != b.full {
+		return b.tx.tx.ExecContext(ctx, b.prefix+b.tx.values(rows, b.cols), args...)
+	}
+	if b.stmt == nil {
+		var err error
+		if b.stmt, err = b.tx.tx.PrepareContext(ctx, b.prefix+b.tx.values(rows, b.cols)); err != nil {
+			return nil, err
+		}
+	}
+	return b.stmt.ExecContext(ctx, args...)
+}
+
+func (b *bulkInsert) close() {
+	if b.stmt != nil {
+		b.stmt.Close()
+	}
+}
+
+// conflict returns the DuplicateValue error of the first of r's values in set.
+func conflict(r *bulkRow, set map[string]bool) error {
+	for _, id := range r.idents {
+		if set[id.typ+"\x00"+id.norm] {
+			return duplicateValue(id.field, id.value)
+		}
+	}
+	if r.extNorm != nil && set["\x00ext\x00"+r.extNorm.(string)] {
+		return mergedesk.Invalid("external_id", mergedesk.CodeDuplicate, "External: %s is already being used by another user", r.ext)
+	}
+	return nil
+}
+
+// domainOrganizations maps each email domain listed by exactly one organization
+// to it (api.md §2.4 domain mapping).
+func domainOrganizations(ctx context.Context, tx *Tx) (map[string]int64, error) {
+	rows, err := tx.query(ctx, "SELECT id, domain_names FROM organizations WHERE domain_names <> ''")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var d string
+		if err := rows.Scan(&id, &d); err != nil {
+			return nil, err
+		}
+		for _, dom := range decodeTags(d) {
+			if _, dup := out[dom]; dup {
+				out[dom] = 0 // listed twice: no mapping
+			} else {
+				out[dom] = id
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+type span struct{ lo, hi int }
+
+// chunks yields [lo, hi) ranges of at most size covering n items.
+func chunks(n, size int) func(func(span) bool) {
+	return func(yield func(span) bool) {
+		for lo := 0; lo < n; lo += size {
+			if !yield(span{lo, min(n, lo+size)}) {
+				return
+			}
+		}
+	}
+}
+
+// ph returns the placeholder of the n-th (1-based) argument. Bulk statements
+// are built with their final placeholders rather than through rebind, whose
+// cache would keep every distinct statement length forever.
+func (tx *Tx) ph(n int) string {
+	if tx.db.dialect == dialectPostgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}
+
+// phs returns count comma-separated placeholders starting at argument from.
+func (tx *Tx) phs(from, count int) string {
+	var b strings.Builder
+	for i := range count {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(tx.ph(from + i))
+	}
+	return b.String()
+}
+
+// values returns "(…),(…)" for rows tuples of cols placeholders.
+func (tx *Tx) values(rows, cols int) string {
+	var b strings.Builder
+	b.Grow(rows * cols * 5)
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		b.WriteString(tx.phs(r*cols+1, cols))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// queryIn runs q+" IN (values)" and returns the first column. PostgreSQL gets
+// one array parameter (= ANY($n)), so the statement text and its plan are the
+// same for every batch; SQLite gets one placeholder per value.
+func (tx *Tx) queryIn(ctx context.Context, q string, args []any, values []string) ([]string, error) {
+	if tx.db.dialect == dialectPostgres {
+		return tx.queryStrings(ctx, q+" = ANY("+tx.ph(len(args)+1)+")", append(args, values)...)
+	}
+	for _, v := range values {
+		args = append(args, v)
+	}
+	return tx.queryStrings(ctx, q+" IN ("+tx.phs(len(args)-len(values)+1, len(values))+")", args...)
+}
+
+func (tx *Tx) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// reserveUserIDs returns n unused user ids, so that the multi-row INSERT knows
+// each row's id without relying on the order of RETURNING rows (which neither
+// database promises). PostgreSQL draws them from the identity sequence;
+// SQLite, whose writer holds the database lock for the whole transaction,
+// continues after the AUTOINCREMENT high-water mark (ids are never reused).
+func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if tx.db.dialect == dialectPostgres {
+		rows, err := tx.tx.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1)", n)
+		ids, err = scanIDs(rows, err)
+		if err != nil {
+			return nil, fmt.Errorf("reserve user ids: %w", err)
+		}
+		return ids, nil
+	}
+	var base int64
+	if err := tx.tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
+		COALESCE((SELECT MAX(id) FROM users), 0))`).Scan(&base); err != nil {
+		return nil, fmt.Errorf("reserve user ids: %w", err)
+	}
+	for i := range n {
+		ids = append(ids, base+int64(i)+1)
+	}
+	return ids, nil
+}
+
+// SetBulkCache sizes the SQLite writer's page cache for a long import, in MiB:
+// once the unique indexes outgrow the default cache, every insert would read
+// its B-tree pages back from the file. Only processes that exist to import
+// (`mergedesk import`, `mergedesk bench`) should call it; PostgreSQL ignores it.
+func (db *DB) SetBulkCache(ctx context.Context, mib int) error {
+	if db.dialect != dialectSQLite || mib <= 0 {
+		return nil
+	}
+	_, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024))
+	return err
+}

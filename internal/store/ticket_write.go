@@ -1,0 +1,898 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// TicketInput is one ticket create, update or import (api.md §6.2, §6.4). A nil
+// pointer leaves a field alone; a pointer to nil clears it.
+type TicketInput struct {
+	Subject        *string
+	ExternalID     **string
+	Type           **string
+	Priority       **string
+	Status         *string
+	RequesterID    *int64
+	Requester      *RequesterInput // wins over RequesterID
+	SubmitterID    *int64          // create only; defaults to the writer
+	AssigneeID     **int64
+	GroupID        **int64
+	OrganizationID **int64
+	Tags           *[]string
+	// CustomFields are merged into the ticket's by id. Values are string, bool,
+	// nil or []string.
+	CustomFields []mergedesk.CustomField
+
+	// Collaborators replaces the email CC list (on a create it is the list).
+	Collaborators *[]CCRef
+	// EmailCCs adds (or, with Delete, removes) email CCs.
+	EmailCCs []CCRef
+	// AdditionalCollaborators only adds email CCs.
+	AdditionalCollaborators []CCRef
+	// Followers adds or removes followers (agents and admins).
+	Followers []CCRef
+
+	Comment *CommentInput
+	// Description is the legacy form of the first comment on a create.
+	Description *string
+
+	// SafeUpdate refuses an update (409 UpdateConflict) when UpdatedStamp is not
+	// the ticket's updated_at.
+	SafeUpdate   bool
+	UpdatedStamp *time.Time
+
+	// ViaFollowupSourceID marks a follow-up of a closed ticket (channels, create only).
+	ViaFollowupSourceID *int64
+
+	// Imports only.
+	Comments  []CommentInput
+	CreatedAt *time.Time
+	UpdatedAt *time.Time
+	SolvedAt  *time.Time
+}
+
+// RequesterInput is an inline requester: the active user owning Email, or a new
+// end user with Email as an unverified primary identity.
+type RequesterInput struct {
+	Name     string
+	Email    string
+	LocaleID int64
+}
+
+// CCRef names a user to CC or follow, by id or by email. An unknown email becomes
+// a new end user named Name (default: the email's local part). Delete removes the
+// user instead of adding it.
+type CCRef struct {
+	UserID int64
+	Email  string
+	Name   string
+	Delete bool
+}
+
+// CommentInput is a comment to add. Body or HTMLBody is required.
+type CommentInput struct {
+	Body     string
+	HTMLBody string
+	Public   *bool // default true
+	AuthorID int64 // 0: the writer
+	// CreatedAt dates an imported comment and its audit; zero means the ticket's
+	// created_at. Ignored outside imports.
+	CreatedAt time.Time
+}
+
+func (c *CommentInput) blank() bool {
+	return c == nil || strings.TrimSpace(c.Body) == "" && strings.TrimSpace(commentText(c.HTMLBody)) == ""
+}
+
+// TicketWriter says who writes a ticket and through which channel; it becomes the
+// audit's author and via.
+type TicketWriter struct {
+	ActorID int64
+	Via     mergedesk.Via
+}
+
+// TicketChange is one ticket create or update in progress, as a TicketHook sees
+// it: the new state has been computed but not yet stored.
+type TicketChange struct {
+	Create bool
+	// Previous is the ticket before this write; nil on a create.
+	Previous *mergedesk.Ticket
+	// Ticket is the state that will be stored. Its ID is set (on a create the row
+	// exists already). Hooks change it only through Set.
+	Ticket *mergedesk.Ticket
+	// Audit is the audit of this write. Hooks may append events (Notification,
+	// External); events of field changes come from Set.
+	Audit   *mergedesk.Audit
+	ActorID int64
+	Via     mergedesk.Via
+
+	dirty bool // set by Set: the row needs writing even on a create
+}
+
+// TicketHook runs inside the write transaction of every API, UI, channel and bulk
+// job ticket create or update, after the write's own changes are applied and
+// before the ticket and its audit are stored (triggers, api.md §10.1). It never
+// runs for imports, deletions or user merges. An error rolls the write back.
+type TicketHook func(ctx context.Context, tx *Tx, c *TicketChange) error
+
+// SetTicketHook installs the hook that runs on ticket creates and updates (nil
+// removes it). Call it before serving requests.
+func (db *DB) SetTicketHook(h TicketHook) { db.hook = h }
+
+func (db *DB) ticketHook() TicketHook { return db.hook }
+
+// Set changes one property of the ticket the way a trigger action does and
+// records a Change event carrying via (nil: the audit's via). value uses the
+// trigger wire form: ids as decimal strings, "" to clear, tags space-separated.
+// Fields: subject, status, priority, type, group_id, assignee_id, tags.
+// References are checked when the write is stored.
+func (c *TicketChange) Set(field, value string, via *mergedesk.Via) error {
+	t := c.Ticket
+	var prev, next any
+	switch field {
+	case "subject":
+		prev, next, t.Subject = t.Subject, value, value
+	case "status":
+		if !slices.Contains(mergedesk.TicketStatuses, value) {
+			return mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not a valid status", value)
+		}
+		prev, next, t.Status = t.Status, value, value
+	case "priority", "type":
+		p := &t.Priority
+		allowed := mergedesk.TicketPriorities
+		if field == "type" {
+			p, allowed = &t.Type, mergedesk.TicketTypes
+		}
+		var v *string
+		if value != "" {
+			if !slices.Contains(allowed, value) {
+				return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", fieldLabel(field), value)
+			}
+			v = &value
+		}
+		prev, next, *p = strValue(*p), strValue(v), v
+	case "group_id", "assignee_id":
+		p := &t.GroupID
+		if field == "assignee_id" {
+			p = &t.AssigneeID
+		}
+		var v *int64
+		if value != "" {
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n <= 0 {
+				return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not an id", fieldLabel(field), value)
+			}
+			v = &n
+		}
+		prev, next, *p = idValue(*p), idValue(v), v
+	case "tags":
+		tags := NormTags(strings.Fields(value))
+		prev, next, t.Tags = t.Tags, tags, tags
+	default:
+		return fmt.Errorf("ticket change: field %q cannot be set", field)
+	}
+	if reflect.DeepEqual(prev, next) {
+		return nil
+	}
+	fields := map[string]any{"field_name": field, "value": next, "previous_value": prev}
+	if via != nil {
+		fields["via"] = via
+	}
+	c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventChange, Fields: fields})
+	c.dirty = true
+	return nil
+}
+
+// CreateTicket creates a ticket with its first comment and audit (api.md §6.2)
+// and runs the ticket hook. Errors: RecordInvalid (BlankValue, InvalidValue,
+// UserInactive).
+func (db *DB) CreateTicket(ctx context.Context, in TicketInput, w TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+	var t *mergedesk.Ticket
+	var a *mergedesk.Audit
+	err := db.Update(ctx, func(tx *Tx) error {
+		c, err := createTicket(ctx, tx, in, w, db.ticketHook())
+		if err != nil {
+			return err
+		}
+		t, a, err = reloadChange(ctx, tx, c)
+		return err
+	})
+	return t, a, err
+}
+
+// UpdateTicket applies in to a ticket, adds its comment and writes one audit
+// (api.md §6.2), running the ticket hook. The audit is nil when nothing changed.
+// Errors: RecordNotFound, UpdateConflict, RecordInvalid (ClosedTicket,
+// InvalidValue, UserInactive).
+func (db *DB) UpdateTicket(ctx context.Context, id int64, in TicketInput, w TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+	var t *mergedesk.Ticket
+	var a *mergedesk.Audit
+	err := db.Update(ctx, func(tx *Tx) error {
+		c, err := updateTicket(ctx, tx, id, in, w, db.ticketHook())
+		if err != nil {
+			return err
+		}
+		t, a, err = reloadChange(ctx, tx, c)
+		return err
+	})
+	return t, a, err
+}
+
+func reloadChange(ctx context.Context, tx *Tx, c *TicketChange) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+	t, err := loadTicket(ctx, tx, c.Ticket.ID)
+	if err != nil || c.Audit.ID == 0 {
+		return t, nil, err
+	}
+	as, err := loadAudits(ctx, tx, []int64{c.Audit.ID})
+	if err != nil || len(as) == 0 {
+		return t, nil, err
+	}
+	return t, as[0], nil
+}
+
+// DeleteTicket soft-deletes a ticket: it answers 404 and leaves every list.
+func (db *DB) DeleteTicket(ctx context.Context, id int64) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, "UPDATE tickets SET deleted = TRUE WHERE id = ? AND deleted = FALSE", id)
+		if err != nil {
+			return fmt.Errorf("delete ticket %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return mergedesk.NotFound()
+		}
+		return nil
+	})
+}
+
+// createTicket is the one way a ticket is created by people, channels and bulk
+// jobs. hook may be nil.
+func createTicket(ctx context.Context, tx *Tx, in TicketInput, w TicketWriter, hook TicketHook) (*TicketChange, error) {
+	comment := in.Comment
+	if comment.blank() && in.Description != nil {
+		comment = &CommentInput{Body: *in.Description}
+	}
+	if comment.blank() {
+		return nil, mergedesk.Invalid("description", mergedesk.CodeBlank, "Description: cannot be blank")
+	}
+	in.Comment = comment
+	c, err := prepareTicket(ctx, tx, nil, in, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertTicket(ctx, tx, c, nil); err != nil {
+		return nil, err
+	}
+	if err := finishTicket(ctx, tx, c, hook); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// updateTicket is the one way a ticket is updated by people, channels and bulk
+// jobs. hook may be nil.
+func updateTicket(ctx context.Context, tx *Tx, id int64, in TicketInput, w TicketWriter, hook TicketHook) (*TicketChange, error) {
+	// A no-op write takes the row lock on PostgreSQL (and is harmless on SQLite,
+	// whose writers are serialised already), so concurrent updates serialise.
+	res, err := tx.exec(ctx, "UPDATE tickets SET updated_at = updated_at WHERE id = ? AND deleted = FALSE", id)
+	if err != nil {
+		return nil, fmt.Errorf("lock ticket %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, mergedesk.NotFound()
+	}
+	prev, err := loadTicket(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if prev.Status == "closed" || prev.Archived {
+		return nil, mergedesk.Invalid("status", mergedesk.CodeClosedTicket, "Status: closed prevents ticket update")
+	}
+	if in.SafeUpdate && in.UpdatedStamp != nil && !in.UpdatedStamp.Equal(prev.UpdatedAt) {
+		return nil, mergedesk.Errorf(mergedesk.EUpdateConflict,
+			"Ticket %d was updated at %s, after the updated_stamp %s", id, prev.UpdatedAt.Format(time.RFC3339), in.UpdatedStamp.UTC().Format(time.RFC3339))
+	}
+	if in.Comment.blank() {
+		in.Comment = nil
+	}
+	c, err := prepareTicket(ctx, tx, prev, in, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := finishTicket(ctx, tx, c, hook); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// prepareTicket computes the new state of a ticket (prev nil: a new one) and the
+// events of the write, without storing anything but new users (inline requesters
+// and CCs by unknown email).
+func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in TicketInput, w TicketWriter) (*TicketChange, error) {
+	create := prev == nil
+	var t mergedesk.Ticket
+	if create {
+		t = mergedesk.Ticket{Status: "new", SubmitterID: w.ActorID, Via: w.Via, IsPublic: true, Tags: []string{},
+			CustomFields: []mergedesk.CustomField{}, EmailCCIDs: []int64{}, FollowerIDs: []int64{},
+			CreatedAt: tx.now, UpdatedAt: tx.now, ViaFollowupSourceID: in.ViaFollowupSourceID}
+	} else {
+		t = *prev
+		t.Tags = slices.Clone(prev.Tags)
+		t.CustomFields = slices.Clone(prev.CustomFields)
+		t.EmailCCIDs = slices.Clone(prev.EmailCCIDs)
+		t.FollowerIDs = slices.Clone(prev.FollowerIDs)
+		t.UpdatedAt = tx.now
+	}
+	c := &TicketChange{Create: create, Previous: prev, Ticket: &t, ActorID: w.ActorID, Via: w.Via,
+		Audit: &mergedesk.Audit{AuthorID: w.ActorID, CreatedAt: tx.now, Via: w.Via,
+			Metadata: []byte(DefaultAuditMetadata), Events: []mergedesk.Event{}}}
+
+	// Requester and submitter.
+	var requester *mergedesk.User
+	var err error
+	switch {
+	case in.Requester != nil:
+		requester, err = inlineRequester(ctx, tx, *in.Requester)
+	case in.RequesterID != nil && *in.RequesterID > 0:
+		requester, err = ticketUser(ctx, tx, *in.RequesterID, "requester_id")
+	case create:
+		err = mergedesk.Invalid("requester_id", mergedesk.CodeBlank, "Requester: cannot be blank")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if requester != nil {
+		t.RequesterID = requester.ID
+	}
+	if create && in.SubmitterID != nil && *in.SubmitterID > 0 && *in.SubmitterID != w.ActorID {
+		u, err := ticketUser(ctx, tx, *in.SubmitterID, "submitter_id")
+		if err != nil {
+			return nil, err
+		}
+		t.SubmitterID = u.ID
+	}
+
+	// Plain properties.
+	if in.Subject != nil {
+		t.Subject = strings.TrimSpace(*in.Subject)
+	}
+	if in.ExternalID != nil {
+		t.ExternalID = trimmedPtr(*in.ExternalID)
+	}
+	if in.Type != nil {
+		if t.Type, err = enumValue("type", *in.Type, mergedesk.TicketTypes); err != nil {
+			return nil, err
+		}
+	}
+	if in.Priority != nil {
+		if t.Priority, err = enumValue("priority", *in.Priority, mergedesk.TicketPriorities); err != nil {
+			return nil, err
+		}
+	}
+	if in.Status != nil && *in.Status != "" {
+		if !slices.Contains(mergedesk.TicketStatuses, *in.Status) {
+			return nil, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not a valid status", *in.Status)
+		}
+		t.Status = *in.Status
+	}
+	if in.AssigneeID != nil {
+		t.AssigneeID = *in.AssigneeID
+	}
+	if in.GroupID != nil {
+		t.GroupID = *in.GroupID
+	}
+	if in.Tags != nil {
+		t.Tags = NormTags(*in.Tags)
+	}
+	for _, f := range in.CustomFields {
+		i := slices.IndexFunc(t.CustomFields, func(e mergedesk.CustomField) bool { return e.ID == f.ID })
+		if i < 0 {
+			t.CustomFields = append(t.CustomFields, f)
+		} else {
+			t.CustomFields[i].Value = f.Value
+		}
+	}
+
+	// Organization: the requester's default on a create; if given, one of the
+	// requester's organizations. A later requester change keeps it (M12).
+	switch {
+	case in.OrganizationID != nil && *in.OrganizationID != nil:
+		if requester == nil {
+			if requester, err = loadUser(ctx, tx, t.RequesterID); err != nil {
+				return nil, err
+			}
+		}
+		oid := **in.OrganizationID
+		if !slices.ContainsFunc(requester.Memberships, func(m mergedesk.Membership) bool { return m.OrganizationID == oid }) {
+			return nil, mergedesk.Invalid("organization_id", mergedesk.CodeInvalid,
+				"Organization: %d is not one of the requester's (user %d) organizations", oid, requester.ID)
+		}
+		t.OrganizationID = &oid
+	case in.OrganizationID != nil:
+		t.OrganizationID = nil
+	case create:
+		t.OrganizationID = requester.DefaultOrganizationID()
+	}
+	// Routing (api.md §5): before the hook, so triggers see it.
+	if create && in.GroupID == nil && t.OrganizationID != nil {
+		var g int64Null
+		if err := tx.queryRow(ctx, "SELECT group_id FROM organizations WHERE id = ?", *t.OrganizationID).Scan(&g); err == nil && g.Valid {
+			t.GroupID = &g.Int64
+		}
+	}
+	// An assignee set on a new ticket opens it.
+	if t.Status == "new" && in.AssigneeID != nil && *in.AssigneeID != nil {
+		t.Status = "open"
+	}
+
+	// CCs and followers.
+	if err := applyCCs(ctx, tx, &t, in); err != nil {
+		return nil, err
+	}
+
+	// Comment.
+	var commentEvent *mergedesk.Event
+	if in.Comment != nil {
+		ev, err := commentEventOf(ctx, tx, *in.Comment, w.ActorID, true)
+		if err != nil {
+			return nil, err
+		}
+		commentEvent = &ev
+		if create {
+			t.Description, t.IsPublic = ev.Fields["body"].(string), ev.Fields["public"].(bool)
+		}
+	}
+
+	if commentEvent != nil {
+		c.Audit.Events = append(c.Audit.Events, *commentEvent)
+	}
+	c.Audit.Events = append(c.Audit.Events, propertyEvents(prev, &t)...)
+	if !slices.Equal(ccsOf(prev, false), t.EmailCCIDs) {
+		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventEmailCcChange, Fields: map[string]any{
+			"previous_email_ccs": idStrings(ccsOf(prev, false)), "current_email_ccs": idStrings(t.EmailCCIDs)}})
+	}
+	if !slices.Equal(ccsOf(prev, true), t.FollowerIDs) {
+		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventFollowerChange, Fields: map[string]any{
+			"previous_followers": idStrings(ccsOf(prev, true)), "current_followers": idStrings(t.FollowerIDs)}})
+	}
+	return c, nil
+}
+
+// finishTicket runs the hook, checks references, and stores the ticket, its CCs
+// and its audit. An update without events stores nothing and leaves c.Audit.ID 0.
+func finishTicket(ctx context.Context, tx *Tx, c *TicketChange, hook TicketHook) error {
+	if hook != nil {
+		if err := hook(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	t := c.Ticket
+	if err := checkTicketRefs(ctx, tx, c.Previous, t); err != nil {
+		return err
+	}
+	if !c.Create && len(c.Audit.Events) == 0 {
+		return nil
+	}
+	if !c.Create || c.dirty {
+		if err := storeTicket(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	if err := storeCCs(ctx, tx, t.ID, ccKindEmail, ccsOf(c.Previous, false), t.EmailCCIDs); err != nil {
+		return err
+	}
+	if err := storeCCs(ctx, tx, t.ID, ccKindFollower, ccsOf(c.Previous, true), t.FollowerIDs); err != nil {
+		return err
+	}
+	c.Audit.TicketID = t.ID
+	return insertAudit(ctx, tx, c.Audit)
+}
+
+// insertTicket inserts the row of a new ticket and sets its id. solved is the
+// solved_at of an import; otherwise a solved or closed ticket is solved now.
+func insertTicket(ctx context.Context, tx *Tx, c *TicketChange, solved *time.Time) error {
+	t := c.Ticket
+	if solved == nil && isSolved(t.Status) {
+		solved = &t.UpdatedAt
+	}
+	id, err := tx.insert(ctx, `INSERT INTO tickets (external_id, type, subject, description, priority, status, requester_id,
+		submitter_id, assignee_id, organization_id, group_id, tags, custom_fields, via, via_channel, via_followup_source_id,
+		is_public, archived, created_at, updated_at, solved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullable(t.ExternalID), nullable(t.Type), t.Subject, t.Description, nullable(t.Priority), t.Status, t.RequesterID,
+		t.SubmitterID, nullable(t.AssigneeID), nullable(t.OrganizationID), nullable(t.GroupID), encodeTags(t.Tags),
+		encodeJSON(t.CustomFields), encodeJSON(t.Via), t.Via.Channel, nullable(t.ViaFollowupSourceID), t.IsPublic,
+		t.Archived, unix(t.CreatedAt), unix(t.UpdatedAt), unixPtr(solved))
+	if err != nil {
+		return fmt.Errorf("insert ticket: %w", err)
+	}
+	t.ID = id
+	c.Audit.TicketID = id
+	return nil
+}
+
+// storeTicket writes the mutable columns of t. solved_at is kept while the
+// ticket stays solved or closed, set when it becomes so, cleared on reopening.
+func storeTicket(ctx context.Context, tx *Tx, t *mergedesk.Ticket) error {
+	_, err := tx.exec(ctx, `UPDATE tickets SET external_id = ?, type = ?, subject = ?, priority = ?, status = ?,
+		requester_id = ?, assignee_id = ?, organization_id = ?, group_id = ?, tags = ?, custom_fields = ?,
+		updated_at = ?, solved_at = CASE WHEN ? THEN COALESCE(solved_at, ?) ELSE NULL END WHERE id = ?`,
+		nullable(t.ExternalID), nullable(t.Type), t.Subject, nullable(t.Priority), t.Status, t.RequesterID,
+		nullable(t.AssigneeID), nullable(t.OrganizationID), nullable(t.GroupID), encodeTags(t.Tags),
+		encodeJSON(t.CustomFields), unix(t.UpdatedAt), isSolved(t.Status), unix(t.UpdatedAt), t.ID)
+	if err != nil {
+		return fmt.Errorf("update ticket %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+// storeCCs turns the ticket's list of kind from prev into next with at most one
+// DELETE and one INSERT.
+func storeCCs(ctx context.Context, tx *Tx, ticketID int64, kind string, prev, next []int64) error {
+	var gone, added []int64
+	for _, id := range prev {
+		if !slices.Contains(next, id) {
+			gone = append(gone, id)
+		}
+	}
+	for _, id := range next {
+		if !slices.Contains(prev, id) {
+			added = append(added, id)
+		}
+	}
+	if len(gone) > 0 {
+		in, args := inArgs(gone)
+		if _, err := tx.exec(ctx, "DELETE FROM ticket_ccs WHERE ticket_id = ? AND kind = ? AND user_id IN ("+in+")",
+			append([]any{ticketID, kind}, args...)...); err != nil {
+			return fmt.Errorf("remove %ss of ticket %d: %w", kind, ticketID, err)
+		}
+	}
+	if len(added) > 0 {
+		args := make([]any, 0, 3*len(added))
+		for _, id := range added {
+			args = append(args, ticketID, kind, id)
+		}
+		q := "INSERT INTO ticket_ccs (ticket_id, kind, user_id) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(added)), ", ")
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("add %ss of ticket %d: %w", kind, ticketID, err)
+		}
+	}
+	return nil
+}
+
+func isSolved(status string) bool { return status == "solved" || status == "closed" }
+
+// checkTicketRefs checks the assignee and group where they changed: the
+// assignee must be an active agent or admin, the group an existing one.
+func checkTicketRefs(ctx context.Context, tx *Tx, prev, t *mergedesk.Ticket) error {
+	if t.AssigneeID != nil && (prev == nil || prev.AssigneeID == nil || *prev.AssigneeID != *t.AssigneeID) {
+		u, err := ticketUser(ctx, tx, *t.AssigneeID, "assignee_id")
+		if err != nil {
+			return err
+		}
+		if !u.IsStaff() {
+			return mergedesk.Invalid("assignee_id", mergedesk.CodeInvalid, "Assignee: user %d is not an agent", u.ID)
+		}
+	}
+	if t.GroupID != nil && (prev == nil || prev.GroupID == nil || *prev.GroupID != *t.GroupID) {
+		ids, err := scanIDs(tx.query(ctx, "SELECT id FROM agent_groups WHERE id = ? AND deleted = FALSE", *t.GroupID))
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return mergedesk.Invalid("group_id", mergedesk.CodeInvalid, "Group: %d does not exist", *t.GroupID)
+		}
+	}
+	return nil
+}
+
+// ticketUser loads an active user a ticket refers to; unknown gives InvalidValue
+// and inactive UserInactive, both on field.
+func ticketUser(ctx context.Context, tx *Tx, id int64, field string) (*mergedesk.User, error) {
+	u, err := loadUser(ctx, tx, id)
+	if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: user %d does not exist", fieldLabel(field), id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active {
+		return nil, inactiveError(field, u)
+	}
+	return u, nil
+}
+
+// inlineRequester finds the active user owning r.Email, unchanged, or creates an
+// end user with it as an unverified primary email.
+func inlineRequester(ctx context.Context, tx *Tx, r RequesterInput) (*mergedesk.User, error) {
+	email := strings.TrimSpace(r.Email)
+	if email == "" {
+		return nil, mergedesk.Invalid("requester", mergedesk.CodeBlank, "Requester: email cannot be blank")
+	}
+	return userForEmail(ctx, tx, email, r.Name, r.LocaleID, "requester")
+}
+
+// userForEmail returns the active user owning email, or a new end user with it.
+func userForEmail(ctx context.Context, tx *Tx, email, name string, locale int64, field string) (*mergedesk.User, error) {
+	u, err := userByEmail(ctx, tx, email)
+	if err == nil || mergedesk.ErrorCode(err) != mergedesk.ENotFound {
+		return u, err
+	}
+	if strings.TrimSpace(name) == "" {
+		name, _, _ = strings.Cut(email, "@")
+	}
+	u, err = createUser(ctx, tx, mergedesk.NewUser{Name: name, Email: email, LocaleID: locale})
+	if err != nil {
+		return nil, renameField(renameField(err, "email", field), "locale_id", field)
+	}
+	return loadUser(ctx, tx, u.ID)
+}
+
+// applyCCs applies the CC and follower edits of in to t, then drops the requester
+// from the CC list.
+func applyCCs(ctx context.Context, tx *Tx, t *mergedesk.Ticket, in TicketInput) error {
+	ccs := t.EmailCCIDs
+	edit := func(refs []CCRef, field string, onlyAdd bool) error {
+		for _, ref := range refs {
+			if ref.Delete && !onlyAdd {
+				if id := ccRefID(ctx, tx, ref); id != 0 {
+					ccs = slices.DeleteFunc(ccs, func(x int64) bool { return x == id })
+				}
+				continue
+			}
+			id, err := ccUser(ctx, tx, ref, field)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(ccs, id) {
+				ccs = append(ccs, id)
+			}
+		}
+		return nil
+	}
+	if in.Collaborators != nil {
+		ccs = []int64{}
+		if err := edit(*in.Collaborators, "collaborators", false); err != nil {
+			return err
+		}
+	}
+	if err := edit(in.EmailCCs, "email_ccs", false); err != nil {
+		return err
+	}
+	if err := edit(in.AdditionalCollaborators, "additional_collaborators", true); err != nil {
+		return err
+	}
+	ccs = slices.DeleteFunc(ccs, func(x int64) bool { return x == t.RequesterID })
+	slices.Sort(ccs)
+	t.EmailCCIDs = slices.Compact(ccs)
+
+	fs := t.FollowerIDs
+	for _, ref := range in.Followers {
+		if ref.Delete {
+			if id := ccRefID(ctx, tx, ref); id != 0 {
+				fs = slices.DeleteFunc(fs, func(x int64) bool { return x == id })
+			}
+			continue
+		}
+		var u *mergedesk.User
+		var err error
+		switch {
+		case ref.UserID > 0:
+			u, err = ticketUser(ctx, tx, ref.UserID, "followers")
+		case ref.Email != "":
+			u, err = userByEmail(ctx, tx, ref.Email)
+			if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+				err = mergedesk.Invalid("followers", mergedesk.CodeInvalid, "Followers: no agent has the email %s", ref.Email)
+			}
+		default:
+			err = mergedesk.Invalid("followers", mergedesk.CodeInvalid, "Followers: each follower needs a user_id or user_email")
+		}
+		if err != nil {
+			return err
+		}
+		if !u.IsStaff() {
+			return mergedesk.Invalid("followers", mergedesk.CodeInvalid, "Followers: user %d is not an agent", u.ID)
+		}
+		if !slices.Contains(fs, u.ID) {
+			fs = append(fs, u.ID)
+		}
+	}
+	slices.Sort(fs)
+	t.FollowerIDs = slices.Compact(fs)
+	return nil
+}
+
+// ccUser resolves a CC to add: an active user by id, or the user owning the
+// email (created when unknown).
+func ccUser(ctx context.Context, tx *Tx, ref CCRef, field string) (int64, error) {
+	switch {
+	case ref.UserID > 0:
+		u, err := ticketUser(ctx, tx, ref.UserID, field)
+		if err != nil {
+			return 0, err
+		}
+		return u.ID, nil
+	case strings.TrimSpace(ref.Email) != "":
+		u, err := userForEmail(ctx, tx, strings.TrimSpace(ref.Email), ref.Name, 0, field)
+		if err != nil {
+			return 0, err
+		}
+		return u.ID, nil
+	}
+	return 0, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: each entry needs a user id or an email", fieldLabel(field))
+}
+
+// ccRefID resolves a CC to remove without creating anyone; 0 when unknown.
+func ccRefID(ctx context.Context, tx *Tx, ref CCRef) int64 {
+	if ref.UserID > 0 {
+		return ref.UserID
+	}
+	if ref.Email != "" {
+		id, _ := userIDByIdentity(ctx, tx, mergedesk.IdentityEmail, strings.ToLower(strings.TrimSpace(ref.Email)))
+		return id
+	}
+	return 0
+}
+
+// commentEventOf builds the Comment event of c. requireActive refuses inactive
+// authors (imports keep historical authors).
+func commentEventOf(ctx context.Context, tx *Tx, c CommentInput, writer int64, requireActive bool) (mergedesk.Event, error) {
+	author := c.AuthorID
+	if author <= 0 {
+		author = writer
+	} else {
+		u, err := loadUser(ctx, tx, author)
+		if err != nil {
+			return mergedesk.Event{}, mergedesk.Invalid("author_id", mergedesk.CodeInvalid, "Author: user %d does not exist", author)
+		}
+		if requireActive && !u.Active {
+			return mergedesk.Event{}, inactiveError("author_id", u)
+		}
+	}
+	body, htmlBody := c.Body, c.HTMLBody
+	if strings.TrimSpace(body) == "" {
+		body = commentText(htmlBody)
+	}
+	if strings.TrimSpace(htmlBody) == "" {
+		htmlBody = commentHTML(body)
+	}
+	public := c.Public == nil || *c.Public
+	return mergedesk.Event{Type: EventComment, Fields: map[string]any{"author_id": author, "body": body,
+		"html_body": htmlBody, "public": public}}, nil
+}
+
+// propertyEvents returns the Create events of a new ticket (prev nil) or the
+// Change events from prev to t, values encoded as api.md §7.1 says.
+func propertyEvents(prev, t *mergedesk.Ticket) []mergedesk.Event {
+	type prop struct {
+		name      string
+		was, now  any
+		setOnNew  bool // a Create event even when empty
+		isPresent bool
+	}
+	var p mergedesk.Ticket
+	if prev != nil {
+		p = *prev
+	}
+	props := []prop{
+		{"subject", p.Subject, t.Subject, false, t.Subject != ""},
+		{"requester_id", idValue(nonZero(p.RequesterID)), idValue(nonZero(t.RequesterID)), true, true},
+		{"status", p.Status, t.Status, true, true},
+		{"priority", strValue(p.Priority), strValue(t.Priority), false, t.Priority != nil},
+		{"type", strValue(p.Type), strValue(t.Type), false, t.Type != nil},
+		{"group_id", idValue(p.GroupID), idValue(t.GroupID), false, t.GroupID != nil},
+		{"assignee_id", idValue(p.AssigneeID), idValue(t.AssigneeID), false, t.AssigneeID != nil},
+		{"organization_id", idValue(p.OrganizationID), idValue(t.OrganizationID), false, t.OrganizationID != nil},
+		{"tags", tagsValue(p.Tags), tagsValue(t.Tags), false, len(t.Tags) > 0},
+	}
+	if prev != nil {
+		props = append(props, prop{"external_id", strValue(p.ExternalID), strValue(t.ExternalID), false, false})
+	}
+	for _, f := range t.CustomFields {
+		var was any
+		if i := slices.IndexFunc(p.CustomFields, func(e mergedesk.CustomField) bool { return e.ID == f.ID }); i >= 0 {
+			was = p.CustomFields[i].Value
+		}
+		props = append(props, prop{strconv.FormatInt(f.ID, 10), was, f.Value, false, f.Value != nil})
+	}
+	var out []mergedesk.Event
+	for _, pr := range props {
+		if prev == nil {
+			if pr.setOnNew || pr.isPresent {
+				out = append(out, mergedesk.Event{Type: EventCreate, Fields: map[string]any{"field_name": pr.name, "value": pr.now}})
+			}
+			continue
+		}
+		if !reflect.DeepEqual(pr.was, pr.now) {
+			out = append(out, mergedesk.Event{Type: EventChange, Fields: map[string]any{
+				"field_name": pr.name, "value": pr.now, "previous_value": pr.was}})
+		}
+	}
+	return out
+}
+
+func ccsOf(t *mergedesk.Ticket, followers bool) []int64 {
+	switch {
+	case t == nil:
+		return []int64{}
+	case followers:
+		return t.FollowerIDs
+	}
+	return t.EmailCCIDs
+}
+
+func idStrings(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return out
+}
+
+func idValue(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+func strValue(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func tagsValue(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
+
+func nonZero(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+func unixPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return unix(*t)
+}
+
+func trimmedPtr(p *string) *string {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return nil
+	}
+	v := strings.TrimSpace(*p)
+	return &v
+}
+
+// enumValue validates an optional enum; "" and nil clear it.
+func enumValue(field string, v *string, allowed []string) (*string, error) {
+	if v == nil || *v == "" {
+		return nil, nil
+	}
+	s := strings.ToLower(*v)
+	if !slices.Contains(allowed, s) {
+		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", fieldLabel(field), *v)
+	}
+	return &s, nil
+}
+
+// fieldLabel is the human name of a field in error descriptions.
+func fieldLabel(field string) string {
+	s := strings.TrimSuffix(field, "_id")
+	s = strings.ReplaceAll(s, "_", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
