@@ -123,7 +123,7 @@ func setDefaultMembership(ctx context.Context, tx *Tx, userID, id int64) error {
 // until commit, so two concurrent requests cannot both see "no memberships"
 // and both add a default (or a second organization when only one is allowed).
 func lockUser(ctx context.Context, tx *Tx, userID int64) error {
-	if _, err := tx.exec(ctx, "SELECT 1 WHERE 1 = 0 AND 0 = ?", userID); err != nil {
+	if _, err := tx.exec(ctx, "UPDATE users SET updated_at = updated_at WHERE id = ?", userID); err != nil {
 		return fmt.Errorf("lock user %d: %w", userID, err)
 	}
 	return nil
