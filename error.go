@@ -4,6 +4,7 @@
 package mergedesk
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -48,6 +49,21 @@ type FieldError struct {
 	Description string `json:"description"`
 	// UserID names the user a merge refusal is about (an extension).
 	UserID *int64 `json:"user_id,omitempty"`
+	// AboutUser marks a merge refusal: its user_id key is always written, null
+	// when the rule is about the pair (SameUser).
+	AboutUser bool `json:"-"`
+}
+
+// MarshalJSON writes user_id for merge refusals even when it is null.
+func (e FieldError) MarshalJSON() ([]byte, error) {
+	type plain FieldError
+	if !e.AboutUser || e.UserID != nil {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		plain
+		UserID *int64 `json:"user_id"`
+	}{plain: plain(e)})
 }
 
 // Error is the one error type that crosses package boundaries with meaning. Anything

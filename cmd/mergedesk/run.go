@@ -13,10 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mergedesk/mergedesk/internal/channel"
 	"github.com/mergedesk/mergedesk/internal/demo"
 	"github.com/mergedesk/mergedesk/internal/jobs"
+	"github.com/mergedesk/mergedesk/internal/outbox"
 	"github.com/mergedesk/mergedesk/internal/store"
+	"github.com/mergedesk/mergedesk/internal/trigger"
 	"github.com/mergedesk/mergedesk/internal/web/api"
+	"github.com/mergedesk/mergedesk/internal/web/ui"
 )
 
 type usageError struct{ msg string }
@@ -29,6 +33,7 @@ commands:
   serve     run the REST API, the agent UI and inbound email
   migrate   apply database migrations and exit
   import    bulk-load users from a CSV or JSON-lines file
+  merge     merge one end user into another (preview, confirm, merge)
   bench     measure throughput and latency (see README)
 
 Run 'mergedesk <command> -h' for a command's flags.`
@@ -64,6 +69,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "merge":
+		return runMerge(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -85,6 +92,9 @@ type Main struct {
 	Demo                        bool
 	AdminEmail, AdminPassword   string
 	AdminToken                  string
+	// SMTPRelay is the outbound relay (host:port) for trigger mail; empty keeps
+	// mail in the outbox.
+	SMTPRelay string
 
 	Stdout io.Writer
 	Logger *slog.Logger
@@ -92,8 +102,11 @@ type Main struct {
 	// Set by Start.
 	Store    *store.DB
 	Listener net.Listener
-	server   *http.Server
-	jobs     *jobs.Runner
+	// SMTP is the inbound mail listener; nil unless SMTPAddr is set.
+	SMTP   *channel.SMTPServer
+	server *http.Server
+	jobs   *jobs.Runner
+	outbox *outbox.Worker
 }
 
 // ParseServe reads the serve flags; every flag has a MERGEDESK_ twin and the flag wins.
@@ -105,6 +118,7 @@ func ParseServe(args []string, stderr io.Writer) (*Main, error) {
 	fs.StringVar(&m.DB, "db", env("MERGEDESK_DB", "sqlite:mergedesk.db"), "database: sqlite:PATH or postgres://... (MERGEDESK_DB)")
 	fs.StringVar(&m.BaseURL, "base-url", env("MERGEDESK_BASE_URL", ""), "public base URL for links; default: from the request (MERGEDESK_BASE_URL)")
 	fs.StringVar(&m.SMTPAddr, "smtp-addr", env("MERGEDESK_SMTP_ADDR", ""), "inbound SMTP listen address; empty disables (MERGEDESK_SMTP_ADDR)")
+	fs.StringVar(&m.SMTPRelay, "smtp-relay", env("MERGEDESK_SMTP_RELAY", ""), "outbound SMTP relay host:port for trigger notifications; empty keeps them in the outbox (MERGEDESK_SMTP_RELAY)")
 	fs.BoolVar(&m.Demo, "demo", env("MERGEDESK_DEMO", "") == "true" || env("MERGEDESK_DEMO", "") == "1", "load demo data into an empty database (MERGEDESK_DEMO)")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err.Error()}
@@ -130,6 +144,11 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.Store = db
+	// Triggers run inside ticket writes; their webhooks and mail go out through
+	// the outbox worker after commit.
+	triggers := trigger.Install(db)
+	m.outbox = &outbox.Worker{DB: db, Logger: m.Logger, SMTPRelay: m.SMTPRelay}
+	triggers.BaseURL, triggers.Logger, triggers.Notify = m.BaseURL, m.Logger, m.outbox.Wake
 	if m.AdminEmail != "" {
 		admin, err := db.EnsureAdmin(ctx, m.AdminEmail, m.AdminPassword)
 		if err != nil {
@@ -151,6 +170,7 @@ func (m *Main) Start(ctx context.Context) error {
 	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs}
 	apiServer.RegisterJobs()
 	m.jobs.Start()
+	m.outbox.Start()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -163,10 +183,11 @@ func (m *Main) Start(ctx context.Context) error {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/api/v2/", apiServer)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "Mergedesk is running. The REST API is under /api/v2/.")
-	})
+	uiServer, err := ui.New(db, m.Logger)
+	if err != nil {
+		return fmt.Errorf("agent UI: %w", err)
+	}
+	mux.Handle("/", uiServer)
 
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
@@ -180,6 +201,12 @@ func (m *Main) Start(ctx context.Context) error {
 			m.Logger.Error("http server", "err", err)
 		}
 	}()
+	if m.SMTPAddr != "" {
+		if m.SMTP, err = channel.ListenSMTP(m.SMTPAddr, &channel.Inbox{DB: db, Logger: m.Logger}); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "Inbound email (SMTP) on %s\n", m.SMTP.Addr())
+	}
 	url := m.BaseURL
 	if url == "" {
 		url = "http://" + ln.Addr().String()
@@ -200,8 +227,14 @@ func (m *Main) Close() error {
 	if m.server != nil {
 		err = m.server.Shutdown(ctx)
 	}
+	if m.SMTP != nil {
+		err = errors.Join(err, m.SMTP.Close(ctx))
+	}
 	if m.jobs != nil {
 		m.jobs.Stop(ctx)
+	}
+	if m.outbox != nil {
+		m.outbox.Stop(ctx)
 	}
 	if m.Store != nil {
 		err = errors.Join(err, m.Store.Close())

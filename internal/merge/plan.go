@@ -125,13 +125,13 @@ func Check(in Input) []mergedesk.FieldError {
 	s, t := in.Source.User, in.Target.User
 	sides := []Side{in.Source, in.Target}
 	if s.ID == t.ID {
-		out = append(out, mergedesk.FieldError{Error: CodeSameUser,
+		out = append(out, mergedesk.FieldError{Error: CodeSameUser, AboutUser: true,
 			Description: fmt.Sprintf("User %d cannot be merged into itself (M2).", s.ID)})
 		sides = sides[:1]
 	}
 	add := func(code string, u *mergedesk.User, format string, args ...any) {
 		id := u.ID
-		out = append(out, mergedesk.FieldError{Error: code, Description: fmt.Sprintf(format, args...), UserID: &id})
+		out = append(out, mergedesk.FieldError{Error: code, Description: fmt.Sprintf(format, args...), UserID: &id, AboutUser: true})
 	}
 	for _, side := range sides {
 		if u := side.User; u.Role != mergedesk.RoleEndUser {

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -38,6 +39,9 @@ type DB struct {
 	// hook runs inside ticket creates and updates (triggers); never for imports
 	// or merges.
 	hook TicketHook
+
+	stmts  sync.Map // query text -> *sql.Stmt on the read pool
+	nstmts atomic.Int64
 
 	settingsMu sync.RWMutex
 	settings   *mergedesk.Settings
@@ -78,15 +82,18 @@ func open(dsn string) (*DB, error) {
 		// busy_timeout: a reader waiting for a checkpoint, or a second process, waits
 		// instead of failing. synchronous(NORMAL) is durable in WAL mode except for the
 		// last transactions on power loss, never corrupting.
-		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32000)"
-		w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+		// temp_store(MEMORY): statement journals of large writes stay off disk.
+		// The writer keeps a larger page cache than each reader; together they stay
+		// well inside the server's memory budget.
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(2)"
+		w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32000)&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+		r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8000)&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -107,6 +114,10 @@ func (db *DB) Dialect() string { return db.dialect.String() }
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -178,11 +189,45 @@ type querier interface {
 type reader struct{ db *DB }
 
 func (r reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := r.db.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return r.db.read.QueryContext(ctx, r.db.dialect.rebind(q), args...)
 }
 
 func (r reader) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := r.db.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return r.db.read.QueryRowContext(ctx, r.db.dialect.rebind(q), args...)
+}
+
+// maxPrepared bounds the read statements kept prepared. Hot reads (a user by id,
+// its identities, a token) are parsed once per connection instead of on every
+// request; search builds query text from input, so past the bound new texts are
+// simply not cached.
+const maxPrepared = 512
+
+// prepared returns the read pool's prepared statement for q, preparing it on
+// first use, or nil when the cache is full or preparing fails (the caller then
+// runs the query unprepared and sees any error there).
+func (db *DB) prepared(ctx context.Context, q string) *sql.Stmt {
+	if v, ok := db.stmts.Load(q); ok {
+		return v.(*sql.Stmt)
+	}
+	if db.nstmts.Load() >= maxPrepared {
+		return nil
+	}
+	st, err := db.read.PrepareContext(context.WithoutCancel(ctx), db.dialect.rebind(q))
+	if err != nil {
+		return nil
+	}
+	if v, loaded := db.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt)
+	}
+	db.nstmts.Add(1)
+	return st
 }
 
 func (db *DB) r() reader { return reader{db} }

@@ -291,8 +291,9 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 			return nil, err
 		}
 	}
-	// The source: inactive, merged_into_id, nothing owned (M29).
-	s.Identities = nil
+	// The source: inactive, merged_into_id, nothing owned (M29). Its identities
+	// have moved already; s still holds them so that /deleted_users shows the
+	// email and phone it had just before the merge (api.md §2.3).
 	if err := deactivateUser(ctx, tx, s, &t.ID); err != nil {
 		return nil, err
 	}
@@ -320,13 +321,24 @@ func snapshot(u *mergedesk.User) json.RawMessage {
 	if u.RemotePhotoURL != nil {
 		photo = map[string]any{"content_url": *u.RemotePhotoURL}
 	}
+	var roleType *int
+	if u.Role == mergedesk.RoleAdmin {
+		four := 4
+		roleType = &four
+	}
+	var lastLogin *string
+	if u.LastLoginAt != nil {
+		s := u.LastLoginAt.Format(time.RFC3339)
+		lastLogin = &s
+	}
 	b, _ := json.Marshal(map[string]any{
 		"user": map[string]any{"id": u.ID, "name": u.Name, "email": u.Email(), "phone": phone, "shared_phone_number": shared,
-			"role": u.Role, "verified": u.Verified(), "active": u.Active, "suspended": u.Suspended, "external_id": u.ExternalID,
-			"locale": locale, "locale_id": u.LocaleID, "time_zone": u.TimeZone, "organization_id": u.DefaultOrganizationID(),
+			"role": u.Role, "role_type": roleType, "verified": u.Verified(), "active": u.Active, "merged_into_id": u.MergedIntoID,
+			"suspended": u.Suspended, "external_id": u.ExternalID, "locale": locale, "locale_id": u.LocaleID, "time_zone": u.TimeZone,
+			"iana_time_zone": mergedesk.IANATimeZone(u.TimeZone), "organization_id": u.DefaultOrganizationID(),
 			"tags": nonNilStrings(u.Tags), "details": u.Details, "notes": u.Notes, "alias": u.Alias, "signature": u.Signature,
 			"user_fields": u.UserFields, "photo": photo, "created_at": u.CreatedAt.Format(time.RFC3339),
-			"updated_at": u.UpdatedAt.Format(time.RFC3339)},
+			"updated_at": u.UpdatedAt.Format(time.RFC3339), "last_login_at": lastLogin},
 		"identities": ids, "organization_ids": orgs})
 	return b
 }

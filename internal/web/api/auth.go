@@ -47,10 +47,10 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	var p *store.Principal
 	var err error
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
-		p, err = s.DB.TokenPrincipal(ctx, strings.TrimSpace(tok), "")
+		p, err = s.tokenPrincipal(ctx, strings.TrimSpace(tok), "")
 	} else if user, pass, ok := r.BasicAuth(); ok {
 		if email, isToken := strings.CutSuffix(user, "/token"); isToken {
-			p, err = s.DB.TokenPrincipal(ctx, pass, email)
+			p, err = s.tokenPrincipal(ctx, pass, email)
 		} else {
 			key := sha256.Sum256([]byte(user + "\x00" + pass))
 			if id, ok := s.auth.get(key); ok {
@@ -70,6 +70,60 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 		return nil, errUnauthorized
 	}
 	return &caller{*p}, nil
+}
+
+// tokenTTL is how long a resolved API token is trusted without asking the
+// database again: a revoked token, or a user deleted, suspended or merged away,
+// stops authenticating within this time.
+const tokenTTL = 2 * time.Second
+
+// tokenPrincipal resolves an API token, remembering successes for tokenTTL.
+func (s *Server) tokenPrincipal(ctx context.Context, token, email string) (*store.Principal, error) {
+	key := sha256.Sum256([]byte("token\x00" + email + "\x00" + token))
+	if p, ok := s.tokens.get(key, tokenTTL); ok {
+		return &p, nil
+	}
+	p, err := s.DB.TokenPrincipal(ctx, token, email)
+	if p != nil {
+		s.tokens.putPrincipal(key, *p)
+	}
+	return p, err
+}
+
+// principalCache remembers resolved tokens briefly.
+type principalCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]principalEntry
+}
+
+type principalEntry struct {
+	p  store.Principal
+	at time.Time
+}
+
+func (c *principalCache) get(k [32]byte, ttl time.Duration) (store.Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || time.Since(e.at) > ttl {
+		return store.Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *principalCache) putPrincipal(k [32]byte, p store.Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10_000 {
+		c.m = map[[32]byte]principalEntry{}
+	}
+	c.m[k] = principalEntry{p, time.Now()}
+}
+
+func (c *principalCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }
 
 // authCache remembers successful password checks briefly.

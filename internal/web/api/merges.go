@@ -55,6 +55,7 @@ func (s *Server) mergeUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.tokens.reset()
 	return writeJSON(w, http.StatusOK, map[string]any{"user": s.fullUser(r, u, s.tagging(r.Context()))})
 }
 

@@ -140,6 +140,8 @@ var specAccess = map[string]rule{
 	"PATCH /webhooks/{}":              admin,
 	"DELETE /webhooks/{}":             admin,
 	"GET /webhooks/{}/signing_secret": admin,
+	"GET /outbox":                     admin, // [ext] trigger outbox
+	"GET /outbox/{}":                  admin,
 	// §11 Help Center.
 	"GET /community/posts":                   staff,
 	"POST /community/posts":                  staff,

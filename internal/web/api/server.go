@@ -29,6 +29,7 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []Route
 	auth   authCache
+	tokens principalCache
 	once   sync.Once
 }
 
@@ -75,6 +76,10 @@ func (s *Server) init() {
 		s.helpCenterRoutes()
 		s.settingsRoutes()
 		s.mergeRoutes()
+		s.triggerRoutes()
+		s.webhookRoutes()
+		s.outboxRoutes()
+		s.channelRoutes()
 	})
 }
 

@@ -424,6 +424,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.tokens.reset() // a suspension takes effect at once
 	return s.writeUser(w, r, http.StatusOK, u)
 }
 
@@ -443,6 +444,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.tokens.reset()
 	return s.writeUser(w, r, http.StatusOK, u)
 }
 
@@ -647,6 +649,7 @@ func (s *Server) deleteAPIToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.DB.DeleteAPIToken(r.Context(), id, tid); err != nil {
 		return err
 	}
+	s.tokens.reset()
 	return writeJSON(w, http.StatusNoContent, nil)
 }
 

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	randv2 "math/rand/v2"
+	"net"
+	"net/http"
+	"net/smtp"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mergedesk/mergedesk/internal/bench"
+	"github.com/mergedesk/mergedesk/internal/store"
+)
+
+const benchChannelsUsage = `usage: mergedesk bench channels [flags]
+
+Creates a fresh database with N synthetic end users (an e-mail and a phone
+identity each), starts the server with its SMTP listener, then measures
+POST /api/v2/channels/messages (senders given as phone numbers in varied
+formats, e-mail addresses and, for a share of messages, unknown numbers that
+are captured as new users) and SMTP ingestion from concurrent clients.`
+
+// benchChannelsConfig is `mergedesk bench channels`.
+type benchChannelsConfig struct {
+	benchConfig
+	SMTPClients  int
+	SMTPDuration time.Duration
+	UnknownPct   int
+}
+
+// runBenchChannels measures the inbound channels (issue point 8) and prints
+// the figures.
+func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "channels" {
+		args = args[1:]
+	}
+	var c benchChannelsConfig
+	fs := flag.NewFlagSet("bench channels", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, benchChannelsUsage); fs.PrintDefaults() }
+	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
+	fs.IntVar(&c.Users, "users", envInt("MERGEDESK_BENCH_USERS", 1_000_000), "end users to import first (MERGEDESK_BENCH_USERS)")
+	fs.IntVar(&c.Batch, "batch", 5000, "users per import transaction")
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent HTTP clients posting messages")
+	fs.DurationVar(&c.Duration, "duration", 15*time.Second, "measured time of the API load")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	fs.StringVar(&c.Server, "server", "child", "child: run `mergedesk serve` as a child process; inprocess: in this process")
+	fs.IntVar(&c.CacheMiB, "cache-mb", 256, "SQLite page cache of the importing connection, MiB")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
+	fs.IntVar(&c.SMTPClients, "smtp-clients", 4, "concurrent SMTP clients")
+	fs.DurationVar(&c.SMTPDuration, "smtp-duration", 15*time.Second, "measured time of the SMTP load")
+	fs.IntVar(&c.UnknownPct, "unknown-pct", 10, "percentage of messages from unknown senders (captured as new users)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.Users < 1 || c.Concurrency < 1 || c.SMTPClients < 1 || c.Batch < 1 || c.UnknownPct < 0 || c.UnknownPct > 100 ||
+		(c.Server != "child" && c.Server != "inprocess") {
+		return usageError{benchChannelsUsage}
+	}
+
+	dsn, cleanup, err := benchDatabase(c.benchConfig, stderr)
+	if err != nil {
+		return err
+	}
+	if !c.Keep {
+		defer cleanup()
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	dialect := db.Dialect()
+	if err := db.SetBulkCache(ctx, c.CacheMiB); err != nil {
+		db.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "mergedesk bench channels: %s, %d end users, GOMAXPROCS %d, %s/%s\n",
+		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	batches := make(chan importBatch, 2)
+	go func() {
+		defer close(batches)
+		for lo := 0; lo < c.Users && ctx.Err() == nil; lo += c.Batch {
+			b := importBatch{}
+			for i := lo; i < min(c.Users, lo+c.Batch); i++ {
+				b.users = append(b.users, bench.User(i))
+			}
+			batches <- b
+		}
+	}()
+	start := time.Now()
+	sum, err := importAll(ctx, db, batches, func(importBatch, store.ImportResult) {})
+	db.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "import: %d users in %s\n", sum.created, time.Since(start).Round(time.Millisecond))
+
+	// The server, with an SMTP listener on a free port (passed through the
+	// environment, which the child inherits).
+	smtpAddr, err := freeSMTPAddr()
+	if err != nil {
+		return err
+	}
+	prev, had := os.LookupEnv("MERGEDESK_SMTP_ADDR")
+	os.Setenv("MERGEDESK_SMTP_ADDR", smtpAddr)
+	defer func() {
+		if had {
+			os.Setenv("MERGEDESK_SMTP_ADDR", prev)
+		} else {
+			os.Unsetenv("MERGEDESK_SMTP_ADDR")
+		}
+	}()
+	tok := make([]byte, 24)
+	rand.Read(tok)
+	adminEmail, token := "bench-admin@example.com", hex.EncodeToString(tok)
+	cfg := c.benchConfig
+	if cfg.Server == "inprocess" {
+		m := &Main{Addr: "127.0.0.1:0", DB: dsn, SMTPAddr: smtpAddr, AdminEmail: adminEmail, AdminToken: token}
+		if err := m.Start(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		defer m.Close()
+		return benchChannelLoads(ctx, c, "http://"+m.Listener.Addr().String(), smtpAddr, adminEmail, token, os.Getpid(), stdout)
+	}
+	srv, err := startBenchServer(ctx, cfg, dsn, adminEmail, token, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	return benchChannelLoads(ctx, c, srv.url, smtpAddr, adminEmail, token, srv.pid, stdout)
+}
+
+func freeSMTPAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// latencies collects request durations from many goroutines.
+type latencies struct {
+	mu     sync.Mutex
+	d      []time.Duration
+	errors atomic.Int64
+	first  atomic.Value
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) fail(err error) {
+	l.errors.Add(1)
+	l.first.CompareAndSwap(nil, err.Error())
+}
+
+func (l *latencies) report(name string, elapsed time.Duration) string {
+	slices.Sort(l.d)
+	q := func(p float64) float64 {
+		if len(l.d) == 0 {
+			return 0
+		}
+		return float64(l.d[min(len(l.d)-1, int(p*float64(len(l.d))))]) / float64(time.Millisecond)
+	}
+	s := fmt.Sprintf("%-34s %7d messages, %7.0f msg/s, p50 %6.2f ms, p99 %6.2f ms, max %7.1f ms, errors %d",
+		name+":", len(l.d), float64(len(l.d))/elapsed.Seconds(), q(0.5), q(0.99), q(1), l.errors.Load())
+	if f, ok := l.first.Load().(string); ok {
+		s += " (first: " + f + ")"
+	}
+	return s
+}
+
+// unknownSeq numbers the unknown senders, so each is new.
+var unknownSeq atomic.Int64
+
+// channelMessage returns the next API message body: mostly known users by
+// phone (in the import's varied formats) or e-mail, some unknown numbers.
+func channelMessage(r *randv2.Rand, users, unknownPct int) []byte {
+	var m map[string]any
+	i := r.IntN(users)
+	switch p := r.IntN(100); {
+	case p < unknownPct:
+		n := unknownSeq.Add(1)
+		m = map[string]any{"channel": "sms", "from": map[string]any{"type": "phone_number", "value": fmt.Sprintf("+49 40 %08d", n)},
+			"body": "Hello, I am new here."}
+	case p < unknownPct+(100-unknownPct)/4:
+		m = map[string]any{"channel": "chat", "from": map[string]any{"type": "email", "value": bench.Email(i)},
+			"body": "Chat transcript: where is my parcel?"}
+	default:
+		m = map[string]any{"channel": "voice", "from": map[string]any{"type": "phone_number", "value": bench.User(i).Phone},
+			"subject": "Call", "body": "Voicemail: please call me back."}
+	}
+	b, _ := json.Marshal(map[string]any{"message": m})
+	return b
+}
+
+func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtpAddr, email, token string, pid int, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "server: %s (pid %d), SMTP %s; %d HTTP clients, %d SMTP clients, %d%% unknown senders\n",
+		baseURL, pid, smtpAddr, c.Concurrency, c.SMTPClients, c.UnknownPct)
+	auth := "Basic " + basicAuth(email+"/token", token)
+	tr := &http.Transport{MaxIdleConns: c.Concurrency, MaxIdleConnsPerHost: c.Concurrency, MaxConnsPerHost: c.Concurrency}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	post := func(r *randv2.Rand, l *latencies) {
+		body := channelMessage(r, c.Users, c.UnknownPct)
+		req, _ := http.NewRequestWithContext(ctx, "POST", baseURL+"/api/v2/channels/messages.json", bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			l.fail(fmt.Errorf("status %d", resp.StatusCode))
+			return
+		}
+		l.add(time.Since(t0))
+	}
+	run := func(workers int, d time.Duration, fn func(r *randv2.Rand, l *latencies)) (*latencies, time.Duration) {
+		l := &latencies{}
+		deadline := time.Now().Add(d)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				r := randv2.New(randv2.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+				for time.Now().Before(deadline) && ctx.Err() == nil {
+					fn(r, l)
+				}
+			})
+		}
+		wg.Wait()
+		return l, time.Since(start)
+	}
+
+	cpu0, _ := bench.CPUTime(pid)
+	run(c.Concurrency, c.Warmup, post)
+	l, elapsed := run(c.Concurrency, c.Duration, post)
+	cpu1, _ := bench.CPUTime(pid)
+	fmt.Fprintln(stdout, l.report("POST /api/v2/channels/messages", elapsed))
+	if cpu1 > cpu0 {
+		fmt.Fprintf(stdout, "%-34s server CPU %.2f cores (warm-up included)\n", "", (cpu1-cpu0).Seconds()/(c.Warmup+elapsed).Seconds())
+	}
+
+	// SMTP: each client keeps one connection and sends mail back to back.
+	smtpLoad := func(d time.Duration) (*latencies, time.Duration) {
+		l := &latencies{}
+		deadline := time.Now().Add(d)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range c.SMTPClients {
+			wg.Go(func() {
+				r := randv2.New(randv2.NewPCG(uint64(w)+1000, uint64(time.Now().UnixNano())))
+				cl, err := smtp.Dial(smtpAddr)
+				if err != nil {
+					l.fail(err)
+					return
+				}
+				defer cl.Close()
+				if err := cl.Hello("bench.example"); err != nil {
+					l.fail(err)
+					return
+				}
+				for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+					from := bench.Email(r.IntN(c.Users))
+					if r.IntN(100) < c.UnknownPct {
+						from = "new-" + strconv.FormatInt(unknownSeq.Add(1), 10) + "@unknown.example"
+					}
+					msg := "From: " + from + "\r\nTo: support@mergedesk.example\r\nSubject: Order question " + strconv.Itoa(n) +
+						"\r\nMessage-ID: <" + strconv.Itoa(w) + "." + strconv.Itoa(n) + "." + strconv.FormatInt(time.Now().UnixNano(), 36) +
+						"@bench.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWhere is my order? It was due last week.\r\n"
+					t0 := time.Now()
+					if err := sendOne(cl, from, msg); err != nil {
+						l.fail(err)
+						if cl.Reset() != nil {
+							return
+						}
+						continue
+					}
+					l.add(time.Since(t0))
+				}
+				cl.Quit()
+			})
+		}
+		wg.Wait()
+		return l, time.Since(start)
+	}
+	smtpLoad(c.Warmup)
+	l, elapsed = smtpLoad(c.SMTPDuration)
+	fmt.Fprintln(stdout, l.report(fmt.Sprintf("SMTP (%d clients)", c.SMTPClients), elapsed))
+	if rss, peak, err := bench.RSS(pid); err == nil {
+		fmt.Fprintf(stdout, "server memory: RSS %d MB, peak RSS %d MB\n", rss>>20, peak>>20)
+	}
+	return nil
+}
+
+func sendOne(cl *smtp.Client, from, msg string) error {
+	if err := cl.Mail(from); err != nil {
+		return err
+	}
+	if err := cl.Rcpt("support@mergedesk.example"); err != nil {
+		return err
+	}
+	w, err := cl.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, msg); err != nil {
+		return err
+	}
+	return w.Close()
+}

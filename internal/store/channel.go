@@ -1,0 +1,634 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
+)
+
+// Inbound channels (api.md §13). ChannelEmail is SMTP's; the others are what
+// POST /api/v2/channels/messages accepts.
+const ChannelEmail = "email"
+
+// MessageChannels are the channels of POST /api/v2/channels/messages.
+var MessageChannels = []string{"voice", "sms", "whatsapp", "messaging", "x", "facebook", "chat", "web"}
+
+// SenderTypes are the identity types a message's sender and CCs may be given as.
+var SenderTypes = []string{mergedesk.IdentityPhone, mergedesk.IdentityEmail, mergedesk.IdentityTwitter,
+	mergedesk.IdentityFacebook, mergedesk.IdentityMessaging}
+
+// phoneChannels write their sender into via as {"phone","name"} (§13.1 step 6).
+var phoneChannels = map[string]bool{"voice": true, "sms": true, "whatsapp": true}
+
+// Limits of an inbound message.
+const (
+	// MaxAttachmentBytes bounds one stored attachment; larger ones are skipped.
+	MaxAttachmentBytes = 7 << 20
+	// MaxAttachments bounds the attachments stored per message.
+	MaxAttachments = 20
+	// MaxMessageCCs bounds the CCs one message may add.
+	MaxMessageCCs = 50
+	// MaxSubjectLen bounds a stored subject, in characters.
+	MaxSubjectLen = 255
+	// maxReceiveAttempts bounds the retries of a message whose capture raced
+	// another transaction for the same identity.
+	maxReceiveAttempts = 5
+)
+
+// Contact is one party of an inbound message: an identity of type Type with
+// Value (any common format; normalised as api.md §3.3) and an optional display
+// name.
+type Contact struct {
+	Type  string
+	Value string
+	Name  string
+}
+
+// Attachment is a file that came with a message.
+type Attachment struct {
+	FileName    string
+	ContentType string
+	Content     []byte
+}
+
+// InboundMessage is one interaction arriving over a channel (api.md §13).
+type InboundMessage struct {
+	// Channel is ChannelEmail or one of MessageChannels.
+	Channel string
+	From    Contact
+	// To is the receiving address of a mail ({"address","name"} in via); nil
+	// for other channels.
+	To *Contact
+	// CC are further parties, resolved like From and added to the ticket's CCs.
+	CC      []Contact
+	Subject string
+	Body    string
+	// TicketID names the ticket to append to. With ExplicitTicket an unknown
+	// id is an error (the API's ticket_id); otherwise (a mail's "[#id]") an
+	// unknown id opens a new ticket.
+	TicketID       int64
+	ExplicitTicket bool
+	// MessageID is the mail's Message-ID; References are the ids of its
+	// In-Reply-To and References headers, most relevant first.
+	MessageID   string
+	References  []string
+	Attachments []Attachment
+}
+
+// Received is the outcome of ReceiveMessage.
+type Received struct {
+	Ticket        *mergedesk.Ticket
+	Audit         *mergedesk.Audit // nil for a Duplicate
+	User          *mergedesk.User  // the sender; nil for a Duplicate
+	UserCreated   bool
+	TicketCreated bool
+	// Duplicate is set when the mail's Message-ID was received before: nothing
+	// was written and Ticket is the ticket it went to.
+	Duplicate bool
+	// SkippedAttachments counts attachments not stored (too large or too many).
+	SkippedAttachments int
+}
+
+// errCaptureRace marks a transaction that lost a race to capture an identity: a
+// concurrent transaction created a user with the same value first. The whole
+// transaction is retried and then finds that user.
+var errCaptureRace = errors.New("identity captured concurrently")
+
+// ReceiveMessage records an inbound message on the profile it belongs to, in
+// one transaction (api.md §13.1, §13.2): it resolves the sender and CCs by
+// identity (capturing unknown ones as new end users), then appends a comment
+// to the ticket the message threads onto or opens a new ticket (a follow-up
+// when that ticket is closed), running the ticket hook. Errors: RecordInvalid
+// (InvalidValue, BlankValue on channel, from, body, cc, ticket_id;
+// UserSuspended on requester).
+func (db *DB) ReceiveMessage(ctx context.Context, m InboundMessage) (*Received, error) {
+	if err := checkMessage(&m); err != nil {
+		return nil, err
+	}
+	var out *Received
+	var err error
+	for attempt := 0; attempt < maxReceiveAttempts; attempt++ {
+		err = db.Update(ctx, func(tx *Tx) error {
+			var err error
+			out, err = receive(ctx, tx, m, db.ticketHook())
+			return err
+		})
+		if !errors.Is(err, errCaptureRace) && !isUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.reloadReceived(ctx, out); err != nil {
+		return nil, fmt.Errorf("reload received message: %w", err)
+	}
+	return out, nil
+}
+
+// checkMessage validates what needs no database and trims m.
+func checkMessage(m *InboundMessage) error {
+	if m.Channel != ChannelEmail && !slices.Contains(MessageChannels, m.Channel) {
+		return mergedesk.Invalid("channel", mergedesk.CodeInvalid, "Channel: %q is not one of %s",
+			m.Channel, strings.Join(MessageChannels, ", "))
+	}
+	if err := checkContact(m.From, "from"); err != nil {
+		return err
+	}
+	if len(m.CC) > MaxMessageCCs {
+		return mergedesk.Invalid("cc", mergedesk.CodeTooLong, "Cc: at most %d entries", MaxMessageCCs)
+	}
+	for _, c := range m.CC {
+		if err := checkContact(c, "cc"); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(m.Body) == "" {
+		return mergedesk.Invalid("body", mergedesk.CodeBlank, "Body: cannot be blank")
+	}
+	if !utf8.ValidString(m.Body) || !utf8.ValidString(m.Subject) {
+		return mergedesk.Invalid("body", mergedesk.CodeInvalid, "Body: is not valid UTF-8")
+	}
+	if m.TicketID < 0 {
+		return mergedesk.Invalid("ticket_id", mergedesk.CodeInvalid, "Ticket: %d is not a ticket id", m.TicketID)
+	}
+	// PostgreSQL text cannot hold NUL; nothing else is rewritten.
+	m.Body = strings.ReplaceAll(m.Body, "\x00", "")
+	m.Subject = strings.TrimSpace(strings.ReplaceAll(m.Subject, "\x00", ""))
+	m.From.Name = cleanName(m.From.Name)
+	m.CC = slices.Clone(m.CC)
+	for i := range m.CC {
+		m.CC[i].Name = cleanName(m.CC[i].Name)
+	}
+	return nil
+}
+
+func checkContact(c Contact, field string) error {
+	label := fieldLabel(field)
+	if !slices.Contains(SenderTypes, c.Type) {
+		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: type %q is not one of %s", label, c.Type, strings.Join(SenderTypes, ", "))
+	}
+	if strings.TrimSpace(c.Value) == "" {
+		return mergedesk.Invalid(field, mergedesk.CodeBlank, "%s: value cannot be blank", label)
+	}
+	if strings.ContainsFunc(c.Value, unicode.IsControl) || !utf8.ValidString(c.Value) {
+		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: value contains control characters", label)
+	}
+	return nil
+}
+
+// receive is ReceiveMessage's transaction.
+func receive(ctx context.Context, tx *Tx, m InboundMessage, hook TicketHook) (*Received, error) {
+	s, err := tx.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	region := s.Phone.DefaultRegion
+	out := &Received{}
+
+	// A redelivered mail (same Message-ID) is recognised and not stored twice.
+	if id := normMessageID(m.MessageID); id != "" {
+		tid, err := ticketByMessageID(ctx, tx, []string{id}, "in")
+		if err != nil {
+			return nil, err
+		}
+		if tid != 0 {
+			if out.Ticket, err = loadTicket(ctx, tx, tid); err != nil {
+				return nil, err
+			}
+			out.Duplicate = true
+			return out, nil
+		}
+	}
+
+	sender, stored, created, err := resolveContact(ctx, tx, m.From, region, "from")
+	if err != nil {
+		return nil, err
+	}
+	if sender.Suspended {
+		return nil, mergedesk.Invalid("requester", mergedesk.CodeUserSuspended, "Requester: user %d is suspended", sender.ID)
+	}
+	out.User, out.UserCreated = sender, created
+	var ccs []CCRef
+	for _, c := range m.CC {
+		u, _, _, err := resolveContact(ctx, tx, c, region, "cc")
+		if err != nil {
+			return nil, err
+		}
+		if u.ID != sender.ID && u.Active && !u.Suspended {
+			ccs = append(ccs, CCRef{UserID: u.ID})
+		}
+	}
+
+	via := messageVia(m, stored, sender)
+	w := TicketWriter{ActorID: sender.ID, Via: via}
+	// The author defaults to the writer, the sender (no second user load).
+	comment := &CommentInput{Body: m.Body}
+
+	// Which ticket does it thread onto?
+	target, err := threadTicket(ctx, tx, m)
+	if err != nil {
+		return nil, err
+	}
+	var c *TicketChange
+	if target != nil && target.Status != "closed" && !target.Archived {
+		in := TicketInput{Comment: comment, AdditionalCollaborators: ccs}
+		if target.Status == "pending" || target.Status == "hold" || target.Status == "solved" {
+			open := "open"
+			in.Status = &open
+		}
+		if sender.ID != target.RequesterID && !slices.Contains(target.EmailCCIDs, sender.ID) {
+			in.AdditionalCollaborators = append(in.AdditionalCollaborators, CCRef{UserID: sender.ID})
+		}
+		if c, err = updateTicket(ctx, tx, target.ID, in, w, hook); err != nil {
+			return nil, err
+		}
+	} else {
+		subject := m.Subject
+		if subject == "" {
+			subject = strings.Join(strings.Fields(m.Body), " ")
+			subject = truncateRunes(subject, 60)
+		}
+		subject = truncateRunes(subject, MaxSubjectLen)
+		in := TicketInput{Subject: &subject, RequesterID: &sender.ID, Comment: comment, AdditionalCollaborators: ccs}
+		if target != nil {
+			in.ViaFollowupSourceID = &target.ID
+		}
+		if c, err = createTicket(ctx, tx, in, w, hook); err != nil {
+			return nil, err
+		}
+		out.TicketCreated = true
+	}
+
+	if c.Audit.ID != 0 {
+		if err := storeAttachments(ctx, tx, c, m.Attachments, out); err != nil {
+			return nil, err
+		}
+	}
+	if id := normMessageID(m.MessageID); id != "" {
+		if err := recordMessageID(ctx, tx, c.Ticket.ID, c.Audit.ID, m.MessageID, "in"); err != nil {
+			return nil, err
+		}
+	}
+	// The result is read after commit, from the read pool, so that the write
+	// lock is held only for the writes.
+	out.Ticket = c.Ticket
+	if c.Audit.ID != 0 {
+		out.Audit = c.Audit
+	}
+	return out, nil
+}
+
+// reloadReceived replaces the ticket, audit and sender of out with their
+// stored state.
+func (db *DB) reloadReceived(ctx context.Context, out *Received) error {
+	var err error
+	if out.Ticket, err = loadTicket(ctx, db.r(), out.Ticket.ID); err != nil {
+		return err
+	}
+	if out.Audit != nil {
+		as, err := loadAudits(ctx, db.r(), []int64{out.Audit.ID})
+		if err != nil {
+			return err
+		}
+		out.Audit = nil
+		if len(as) > 0 {
+			out.Audit = as[0]
+		}
+	}
+	if out.User != nil {
+		// The sender as it is now: a captured user may have gained an
+		// organization through domain mapping.
+		if out.User, err = loadUser(ctx, db.r(), out.User.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveContact returns the active user owning the contact's identity, or a
+// new end user with it as an unverified primary identity (auto-capture), and
+// the identity's stored form. A user's shared phone number is not an identity
+// and never matches. errField names the contact in errors.
+func resolveContact(ctx context.Context, tx *Tx, c Contact, region, errField string) (*mergedesk.User, string, bool, error) {
+	stored, norm, err := identity.Normalize(c.Type, c.Value, region)
+	if err != nil {
+		return nil, "", false, renameField(renameField(err, "value", errField), "type", errField)
+	}
+	u, err := userByIdentity(ctx, tx, c.Type, norm)
+	if err == nil || mergedesk.ErrorCode(err) != mergedesk.ENotFound {
+		return u, stored, false, err
+	}
+	name := strings.TrimSpace(c.Name)
+	if name == "" {
+		name = stored
+	}
+	name = truncateRunes(name, MaxNameLen)
+	nu := mergedesk.NewUser{Name: name}
+	switch c.Type {
+	case mergedesk.IdentityEmail:
+		nu.Email = stored
+	case mergedesk.IdentityPhone:
+		nu.Phone = stored
+	default:
+		nu.Identities = []mergedesk.NewIdentity{{Type: c.Type, Value: stored, Primary: true}}
+	}
+	created, err := createUser(ctx, tx, nu)
+	if mergedesk.FieldCode(err, "email") == mergedesk.CodeDuplicate ||
+		mergedesk.FieldCode(err, "phone") == mergedesk.CodeDuplicate ||
+		mergedesk.FieldCode(err, "value") == mergedesk.CodeDuplicate || isUniqueViolation(err) {
+		// Nobody owned the value a moment ago: another transaction captured it.
+		return nil, "", false, fmt.Errorf("capture %s %s: %w", c.Type, stored, errCaptureRace)
+	}
+	if err != nil {
+		return nil, "", false, renameField(err, "name", errField)
+	}
+	u, err = loadUser(ctx, tx, created.ID)
+	return u, stored, true, err
+}
+
+// userByIdentity returns the active user owning the normalised value of an
+// identity of type typ, or RecordNotFound. An owner merged away meanwhile has
+// handed its identities to the target (rule M29), so the lookup is repeated;
+// a stale owner is followed along merged_into_id.
+func userByIdentity(ctx context.Context, tx *Tx, typ, norm string) (*mergedesk.User, error) {
+	for attempt := 0; attempt < 4; attempt++ {
+		id, err := userIDByIdentity(ctx, tx, typ, norm)
+		if err != nil {
+			return nil, err
+		}
+		if id == 0 {
+			return nil, mergedesk.NotFound()
+		}
+		u, err := loadUser(ctx, tx, id)
+		if err != nil || u.Active {
+			return u, err
+		}
+		for hops := 0; u.MergedIntoID != nil && hops < 8; hops++ {
+			if u, err = loadUser(ctx, tx, *u.MergedIntoID); err != nil {
+				return nil, err
+			}
+			if u.Active {
+				return u, nil
+			}
+		}
+	}
+	return nil, mergedesk.NotFound()
+}
+
+// messageVia is the via of a message's audit and new ticket (§13.1 step 6,
+// §13.2). stored is the sender's identity value as stored.
+func messageVia(m InboundMessage, stored string, sender *mergedesk.User) mergedesk.Via {
+	channel := m.Channel
+	switch channel {
+	case "messaging":
+		channel = "native_messaging"
+	case "x":
+		channel = "twitter"
+	}
+	v := mergedesk.NewVia(channel)
+	name := strings.TrimSpace(m.From.Name)
+	if name == "" {
+		name = sender.Name
+	}
+	switch {
+	case m.Channel == ChannelEmail:
+		v.Source.From = map[string]any{"address": stored, "name": name}
+		if m.To != nil {
+			v.Source.To = map[string]any{"address": m.To.Value, "name": m.To.Name}
+		}
+	case phoneChannels[m.Channel]:
+		v.Source.From = map[string]any{"phone": stored, "name": name}
+	default:
+		v.Source.From = map[string]any{"value": stored, "name": name}
+	}
+	return v
+}
+
+// threadTicket returns the ticket a message continues, or nil for a new one:
+// the named ticket, else the ticket of a referenced Message-ID.
+func threadTicket(ctx context.Context, tx *Tx, m InboundMessage) (*mergedesk.Ticket, error) {
+	if m.TicketID > 0 {
+		t, err := loadTicket(ctx, tx, m.TicketID)
+		switch {
+		case err == nil:
+			return t, nil
+		case err != nil && mergedesk.ErrorCode(err) != mergedesk.ENotFound:
+			return nil, err
+		case m.ExplicitTicket:
+			return nil, mergedesk.Invalid("ticket_id", mergedesk.CodeInvalid, "Ticket: %d does not exist", m.TicketID)
+		}
+	}
+	var refs []string
+	for _, r := range m.References {
+		if n := normMessageID(r); n != "" {
+			refs = append(refs, n)
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	tid, err := ticketByMessageID(ctx, tx, refs, "")
+	if err != nil || tid == 0 {
+		return nil, err
+	}
+	t, err := loadTicket(ctx, tx, tid)
+	if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+		return nil, nil
+	}
+	return t, err
+}
+
+// ticketByMessageID returns the non-deleted ticket recorded for the first of ids
+// that has one (direction "" for either), or 0.
+func ticketByMessageID(ctx context.Context, q querier, ids []string, direction string) (int64, error) {
+	if len(ids) > 50 {
+		ids = ids[:50]
+	}
+	args := make([]any, 0, len(ids)+1)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	where := "m.message_id_norm IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	if direction != "" {
+		where += " AND m.direction = ?"
+		args = append(args, direction)
+	}
+	rows, err := q.query(ctx, "SELECT m.message_id_norm, m.ticket_id FROM message_ids m JOIN tickets t ON t.id = m.ticket_id WHERE "+
+		where+" AND t.deleted = FALSE", args...)
+	if err != nil {
+		return 0, fmt.Errorf("find message ids: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var tid int64
+		if err := rows.Scan(&id, &tid); err != nil {
+			return 0, err
+		}
+		found[id] = tid
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if tid := found[id]; tid != 0 {
+			return tid, nil
+		}
+	}
+	return 0, nil
+}
+
+// RecordMessageID remembers the Message-ID of a mail sent about a ticket, so
+// replies to it thread onto the ticket (api.md §13.2). Recording an id twice is
+// a no-op.
+func (db *DB) RecordMessageID(ctx context.Context, ticketID int64, messageID string) error {
+	if normMessageID(messageID) == "" {
+		return mergedesk.Invalid("message_id", mergedesk.CodeBlank, "Message-ID: cannot be blank")
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		if err := ticketExists(ctx, tx, ticketID); err != nil {
+			return err
+		}
+		return recordMessageID(ctx, tx, ticketID, 0, messageID, "out")
+	})
+}
+
+func recordMessageID(ctx context.Context, tx *Tx, ticketID, auditID int64, messageID, direction string) error {
+	norm := normMessageID(messageID)
+	var audit any
+	if auditID != 0 {
+		audit = auditID
+	}
+	ids, err := scanIDs(tx.query(ctx, "SELECT id FROM message_ids WHERE message_id_norm = ?", norm))
+	if err != nil || len(ids) > 0 {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO message_ids (ticket_id, audit_id, message_id, message_id_norm, direction, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, ticketID, audit, truncateRunes(strings.TrimSpace(messageID), 998), norm, direction, unix(tx.now))
+	if err != nil {
+		return fmt.Errorf("record message id of ticket %d: %w", ticketID, err)
+	}
+	return nil
+}
+
+// normMessageID is the comparable form of a Message-ID: without angle brackets
+// and white space, lower-cased; "" when there is nothing left.
+func normMessageID(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "<")
+	s = strings.TrimSuffix(s, ">")
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) > 500 || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n<>") {
+		return ""
+	}
+	return s
+}
+
+// storeAttachments stores the files of a message against the comment of the
+// audit c wrote; too large or too many are counted in out.SkippedAttachments.
+func storeAttachments(ctx context.Context, tx *Tx, c *TicketChange, files []Attachment, out *Received) error {
+	var eventID any
+	for _, e := range c.Audit.Events {
+		if e.Type == EventComment && e.ID != 0 {
+			eventID = e.ID
+			break
+		}
+	}
+	stored := 0
+	for _, f := range files {
+		if len(f.Content) > MaxAttachmentBytes || stored >= MaxAttachments {
+			out.SkippedAttachments++
+			continue
+		}
+		name := truncateRunes(strings.TrimSpace(f.FileName), 255)
+		if name == "" || !utf8.ValidString(name) {
+			name = "attachment"
+		}
+		ct := strings.TrimSpace(f.ContentType)
+		if ct == "" || !utf8.ValidString(ct) || len(ct) > 255 {
+			ct = "application/octet-stream"
+		}
+		content := f.Content
+		if content == nil {
+			content = []byte{}
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO attachments (ticket_id, audit_id, event_id, file_name, content_type, size, content, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Ticket.ID, c.Audit.ID, eventID, name, ct, len(content), content, unix(tx.now)); err != nil {
+			return fmt.Errorf("store attachment of ticket %d: %w", c.Ticket.ID, err)
+		}
+		stored++
+	}
+	return nil
+}
+
+// StoredAttachment is an attachment as stored, without its content.
+type StoredAttachment struct {
+	ID          int64
+	TicketID    int64
+	AuditID     int64
+	FileName    string
+	ContentType string
+	Size        int64
+	CreatedAt   time.Time
+}
+
+// TicketAttachments lists the attachments stored for a ticket, oldest first.
+func (db *DB) TicketAttachments(ctx context.Context, ticketID int64) ([]StoredAttachment, error) {
+	rows, err := db.r().query(ctx, `SELECT id, ticket_id, audit_id, file_name, content_type, size, created_at
+		FROM attachments WHERE ticket_id = ? ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("list attachments of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	out := []StoredAttachment{}
+	for rows.Next() {
+		var a StoredAttachment
+		var created int64
+		if err := rows.Scan(&a.ID, &a.TicketID, &a.AuditID, &a.FileName, &a.ContentType, &a.Size, &created); err != nil {
+			return nil, err
+		}
+		a.CreatedAt = fromUnix(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AttachmentContent returns the bytes of an attachment, or RecordNotFound.
+func (db *DB) AttachmentContent(ctx context.Context, id int64) ([]byte, error) {
+	var b []byte
+	err := db.r().queryRow(ctx, "SELECT content FROM attachments WHERE id = ?", id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mergedesk.NotFound()
+	}
+	return b, err
+}
+
+// cleanName drops control characters and invalid UTF-8 from a display name.
+func cleanName(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// Outbox message kinds and statuses.
+const (
+	OutboxWebhook = "webhook" // an HTTP request to a webhook
+	OutboxEmail   = "email"   // a mail through the outbound SMTP relay
+
+	OutboxPending   = "pending"
+	OutboxDelivered = "delivered"
+	OutboxFailed    = "failed"
+)
+
+// OutboxStatuses are the statuses a message can have.
+var OutboxStatuses = []string{OutboxPending, OutboxDelivered, OutboxFailed}
+
+// OutboxMessage is one side effect of a trigger: written in the ticket's write
+// transaction and delivered after commit, with retries.
+type OutboxMessage struct {
+	ID          int64
+	Kind        string
+	Status      string
+	TicketID    int64
+	TriggerID   int64
+	WebhookID   string // webhook messages
+	RecipientID int64  // email messages
+	Recipient   string // the recipient's address
+	Subject     string
+	Body        string
+	// Attempts counts delivery attempts started, the current one included.
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     *string
+	LastStatus    *int // HTTP status of the last webhook attempt
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+const outboxColumns = `id, kind, status, ticket_id, trigger_id, webhook_id, recipient_id, recipient, subject, body, attempts,
+	next_attempt_at, last_error, last_status, created_at, updated_at, delivered_at`
+
+func scanOutbox(row interface{ Scan(...any) error }) (*OutboxMessage, error) {
+	var m OutboxMessage
+	var ticket, trigger, recipientID, status, delivered sql.NullInt64
+	var webhook, recipient, subject, lastErr sql.NullString
+	var next, c, u int64
+	if err := row.Scan(&m.ID, &m.Kind, &m.Status, &ticket, &trigger, &webhook, &recipientID, &recipient, &subject, &m.Body,
+		&m.Attempts, &next, &lastErr, &status, &c, &u, &delivered); err != nil {
+		return nil, err
+	}
+	m.TicketID, m.TriggerID, m.RecipientID = ticket.Int64, trigger.Int64, recipientID.Int64
+	m.WebhookID, m.Recipient, m.Subject = webhook.String, recipient.String, subject.String
+	m.NextAttemptAt, m.CreatedAt, m.UpdatedAt, m.DeliveredAt = fromUnix(next), fromUnix(c), fromUnix(u), fromUnixPtr(delivered)
+	m.LastError = strPtr(lastErr)
+	if status.Valid {
+		s := int(status.Int64)
+		m.LastStatus = &s
+	}
+	return &m, nil
+}
+
+func loadOutbox(ctx context.Context, q querier, ids []int64) ([]*OutboxMessage, error) {
+	out := []*OutboxMessage{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := inArgs(ids)
+	rows, err := q.query(ctx, "SELECT "+outboxColumns+" FROM outbox WHERE id IN ("+in+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("load outbox: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan outbox: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return orderBy(ids, out, func(m *OutboxMessage) int64 { return m.ID }), nil
+}
+
+// Enqueue adds a pending message to the outbox, due now; it is delivered only if
+// the transaction commits. It sets m's id, status and times.
+func (tx *Tx) Enqueue(ctx context.Context, m *OutboxMessage) error {
+	m.Status, m.Attempts = OutboxPending, 0
+	m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = tx.now, tx.now, tx.now
+	none := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	id, err := tx.insert(ctx, `INSERT INTO outbox (kind, status, ticket_id, trigger_id, webhook_id, recipient_id, recipient,
+		subject, body, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+		m.Kind, m.Status, nullable(nonZero(m.TicketID)), nullable(nonZero(m.TriggerID)), none(m.WebhookID),
+		nullable(nonZero(m.RecipientID)), none(m.Recipient), none(m.Subject), m.Body, unix(tx.now), unix(tx.now), unix(tx.now))
+	if err != nil {
+		return fmt.Errorf("enqueue %s message: %w", m.Kind, err)
+	}
+	m.ID = id
+	return nil
+}
+
+// OutboxMessage returns one message. Errors: RecordNotFound.
+func (db *DB) OutboxMessage(ctx context.Context, id int64) (*OutboxMessage, error) {
+	ms, err := loadOutbox(ctx, db.r(), []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, mergedesk.NotFound()
+	}
+	return ms[0], nil
+}
+
+// OutboxMessages lists messages in id order, only those with status when it is
+// not empty. Errors: RecordInvalid (unknown status).
+func (db *DB) OutboxMessages(ctx context.Context, status string, p Page) ([]*OutboxMessage, PageInfo, error) {
+	where, args := "", []any{}
+	if status != "" {
+		if !slices.Contains(OutboxStatuses, status) {
+			return nil, PageInfo{}, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s",
+				status, strings.Join(OutboxStatuses, ", "))
+		}
+		where, args = "status = ?", []any{status}
+	}
+	ids, info, err := pageIDs(ctx, db.r(), "outbox", where, args, p)
+	if err != nil {
+		return nil, info, fmt.Errorf("list outbox: %w", err)
+	}
+	ms, err := loadOutbox(ctx, db.r(), ids)
+	return ms, info, err
+}
+
+// ClaimOutbox takes up to limit due pending messages of these kinds for
+// delivery: it counts the attempt and pushes next_attempt_at lease ahead, so
+// that a worker that dies mid-delivery leaves the message to be retried.
+func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease time.Duration) ([]*OutboxMessage, error) {
+	if len(kinds) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	kin := strings.TrimSuffix(strings.Repeat("?,", len(kinds)), ",")
+	due := "SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? AND kind IN (" + kin + ") ORDER BY next_attempt_at, id LIMIT ?"
+	dueArgs := func(now time.Time, n int) []any {
+		args := []any{OutboxPending, unix(now)}
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+		return append(args, n)
+	}
+	// Look on the read pool first: an idle outbox costs no write transaction.
+	if ids, err := scanIDs(db.r().query(ctx, due, dueArgs(db.Now(), 1)...)); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var out []*OutboxMessage
+	err := db.Update(ctx, func(tx *Tx) error {
+		ids, err := scanIDs(tx.query(ctx, due+tx.db.dialect.forUpdate(), dueArgs(tx.now, limit)...))
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		in, idArgs := inArgs(ids)
+		if _, err := tx.exec(ctx, "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id IN ("+in+")",
+			append([]any{unix(tx.now.Add(lease)), unix(tx.now)}, idArgs...)...); err != nil {
+			return fmt.Errorf("claim outbox: %w", err)
+		}
+		out, err = loadOutbox(ctx, tx, ids)
+		return err
+	})
+	return out, err
+}
+
+// OutboxDelivered marks a message delivered. httpStatus is 0 for mail.
+func (db *DB) OutboxDelivered(ctx context.Context, id int64, httpStatus int) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, "UPDATE outbox SET status = ?, last_status = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
+			OutboxDelivered, nullable(nonZeroInt(httpStatus)), unix(tx.now), unix(tx.now), id)
+		if err != nil {
+			return fmt.Errorf("outbox %d delivered: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// OutboxAttemptFailed records a failed attempt: the message is retried at
+// retryAt, or failed for good when retryAt is nil.
+func (db *DB) OutboxAttemptFailed(ctx context.Context, id int64, cause string, httpStatus int, retryAt *time.Time) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		status, next := OutboxFailed, tx.now
+		if retryAt != nil {
+			status, next = OutboxPending, *retryAt
+		}
+		_, err := tx.exec(ctx, "UPDATE outbox SET status = ?, last_error = ?, last_status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+			status, cause, nullable(nonZeroInt(httpStatus)), unix(next), unix(tx.now), id)
+		if err != nil {
+			return fmt.Errorf("outbox %d attempt failed: %w", id, err)
+		}
+		return nil
+	})
+}
+
+func nonZeroInt(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}

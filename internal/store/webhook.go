@@ -1,0 +1,357 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// Webhook values (api.md §10.2).
+var (
+	WebhookMethods       = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	WebhookFormats       = []string{"json", "xml", "form_encoded"}
+	WebhookStatuses      = []string{"active", "inactive"}
+	WebhookAuthTypes     = []string{"basic_auth", "bearer_token"}
+	WebhookSubscriptions = []string{"conditional_ticket_events"}
+)
+
+// Webhook is an HTTP endpoint that trigger actions call.
+type Webhook struct {
+	ID            string
+	Name          string
+	Description   *string
+	Endpoint      string
+	HTTPMethod    string
+	RequestFormat string
+	Status        string
+	Subscriptions []string
+	// Auth holds credentials the delivery sends; never shown to clients.
+	Auth          *WebhookAuth
+	SigningSecret string
+	CreatedAt     time.Time
+	CreatedBy     int64
+	UpdatedAt     time.Time
+	UpdatedBy     int64
+}
+
+// WebhookAuth is a webhook's authentication: basic_auth with data
+// {"username","password"} or bearer_token with data {"token"}.
+type WebhookAuth struct {
+	Type        string         `json:"type"`
+	Data        map[string]any `json:"data"`
+	AddPosition string         `json:"add_position"`
+}
+
+// WebhookWrite is the writable part of a webhook: nil fields are left alone on
+// update and required (except Description, Subscriptions and Auth) on create.
+type WebhookWrite struct {
+	Name          *string
+	Description   **string
+	Endpoint      *string
+	HTTPMethod    *string
+	RequestFormat *string
+	Status        *string
+	Subscriptions *[]string
+	Auth          **WebhookAuth
+}
+
+// WebhookPage is a cursor page of webhooks: ids are ordered, so a cursor is the
+// id a page follows (After) or precedes (Before).
+type WebhookPage struct {
+	Size          int
+	After, Before string
+}
+
+const webhookColumns = `id, name, description, endpoint, http_method, request_format, status, subscriptions, auth_type,
+	auth_data, auth_add_position, signing_secret, created_at, created_by, updated_at, updated_by`
+
+func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
+	var w Webhook
+	var desc, authType, authData, authPos sql.NullString
+	var subs string
+	var c, u int64
+	if err := row.Scan(&w.ID, &w.Name, &desc, &w.Endpoint, &w.HTTPMethod, &w.RequestFormat, &w.Status, &subs,
+		&authType, &authData, &authPos, &w.SigningSecret, &c, &w.CreatedBy, &u, &w.UpdatedBy); err != nil {
+		return nil, err
+	}
+	w.Description, w.CreatedAt, w.UpdatedAt = strPtr(desc), fromUnix(c), fromUnix(u)
+	if err := decodeInto(subs, &w.Subscriptions); err != nil || w.Subscriptions == nil {
+		w.Subscriptions = []string{}
+	}
+	if authType.Valid {
+		w.Auth = &WebhookAuth{Type: authType.String, AddPosition: authPos.String, Data: decodeObject(authData.String)}
+	}
+	return &w, nil
+}
+
+func loadWebhook(ctx context.Context, q querier, id string) (*Webhook, error) {
+	w, err := scanWebhook(q.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, mergedesk.NotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// Webhook returns one webhook. Errors: RecordNotFound.
+func (db *DB) Webhook(ctx context.Context, id string) (*Webhook, error) {
+	return loadWebhook(ctx, db.r(), id)
+}
+
+// Webhook returns one webhook inside the transaction. Errors: RecordNotFound.
+func (tx *Tx) Webhook(ctx context.Context, id string) (*Webhook, error) {
+	return loadWebhook(ctx, tx, id)
+}
+
+// Webhooks lists webhooks in id (creation) order, one cursor page at a time.
+func (db *DB) Webhooks(ctx context.Context, p WebhookPage) ([]*Webhook, PageInfo, error) {
+	if p.Size <= 0 || p.Size > 100 {
+		p.Size = 100
+	}
+	q, args, backward := "SELECT "+webhookColumns+" FROM webhooks", []any{}, p.Before != ""
+	switch {
+	case backward:
+		q += " WHERE id < ? ORDER BY id DESC"
+		args = append(args, p.Before)
+	case p.After != "":
+		q += " WHERE id > ? ORDER BY id"
+		args = append(args, p.After)
+	default:
+		q += " ORDER BY id"
+	}
+	rows, err := db.r().query(ctx, q+" LIMIT ?", append(args, p.Size+1)...)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("list webhooks: %w", err)
+	}
+	defer rows.Close()
+	out := []*Webhook{}
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, PageInfo{}, fmt.Errorf("scan webhook: %w", err)
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, PageInfo{}, err
+	}
+	more := len(out) > p.Size
+	if more {
+		out = out[:p.Size]
+	}
+	var info PageInfo
+	if backward {
+		slices.Reverse(out)
+		info.HasMore, info.HasPrev = true, more
+	} else {
+		info.HasMore, info.HasPrev = more, p.After != ""
+	}
+	return out, info, nil
+}
+
+// CreateWebhook creates a webhook with a new signing secret. Errors:
+// RecordInvalid (BlankValue, InvalidValue).
+func (db *DB) CreateWebhook(ctx context.Context, w WebhookWrite, actorID int64) (*Webhook, error) {
+	h := &Webhook{ID: NewULID(time.Now()), Subscriptions: []string{"conditional_ticket_events"}, SigningSecret: newSecret(),
+		CreatedBy: actorID, UpdatedBy: actorID}
+	for _, req := range []struct {
+		field string
+		v     *string
+	}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
+		if req.v == nil || strings.TrimSpace(*req.v) == "" {
+			return nil, mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", fieldLabel(req.field))
+		}
+	}
+	if err := applyWebhook(h, w); err != nil {
+		return nil, err
+	}
+	err := db.Update(ctx, func(tx *Tx) error {
+		h.CreatedAt, h.UpdatedAt = tx.now, tx.now
+		_, err := tx.exec(ctx, "INSERT INTO webhooks ("+webhookColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			webhookArgs(h)...)
+		if err != nil {
+			return fmt.Errorf("insert webhook: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Webhook(ctx, h.ID)
+}
+
+func webhookArgs(h *Webhook) []any {
+	var authType, authData, authPos any
+	if h.Auth != nil {
+		authType, authData, authPos = h.Auth.Type, encodeJSON(h.Auth.Data), h.Auth.AddPosition
+	}
+	return []any{h.ID, h.Name, nullable(h.Description), h.Endpoint, h.HTTPMethod, h.RequestFormat, h.Status,
+		encodeJSON(h.Subscriptions), authType, authData, authPos, h.SigningSecret, unix(h.CreatedAt), h.CreatedBy,
+		unix(h.UpdatedAt), h.UpdatedBy}
+}
+
+// UpdateWebhook applies w to a webhook (PUT and PATCH). Errors: RecordNotFound,
+// RecordInvalid.
+func (db *DB) UpdateWebhook(ctx context.Context, id string, w WebhookWrite, actorID int64) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		h, err := loadWebhook(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for _, req := range []struct {
+			field string
+			v     *string
+		}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
+			if req.v != nil && strings.TrimSpace(*req.v) == "" {
+				return mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", fieldLabel(req.field))
+			}
+		}
+		if err := applyWebhook(h, w); err != nil {
+			return err
+		}
+		h.UpdatedAt, h.UpdatedBy = tx.now, actorID
+		a := webhookArgs(h)
+		if _, err := tx.exec(ctx, `UPDATE webhooks SET name = ?, description = ?, endpoint = ?, http_method = ?, request_format = ?,
+			status = ?, subscriptions = ?, auth_type = ?, auth_data = ?, auth_add_position = ?, updated_at = ?, updated_by = ?
+			WHERE id = ?`, append(a[1:11:11], a[14], a[15], id)...); err != nil {
+			return fmt.Errorf("update webhook %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// DeleteWebhook deletes a webhook; trigger actions naming it are skipped from
+// then on. Errors: RecordNotFound.
+func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, "DELETE FROM webhooks WHERE id = ?", id)
+		if err != nil {
+			return fmt.Errorf("delete webhook %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return mergedesk.NotFound()
+		}
+		return nil
+	})
+}
+
+// applyWebhook validates w and applies it to h.
+func applyWebhook(h *Webhook, w WebhookWrite) error {
+	enum := func(field string, v *string, allowed []string, upper bool) (string, error) {
+		s := strings.TrimSpace(*v)
+		if upper {
+			s = strings.ToUpper(s)
+		} else {
+			s = strings.ToLower(s)
+		}
+		if !slices.Contains(allowed, s) {
+			return "", mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not one of %s", fieldLabel(field), *v, strings.Join(allowed, ", "))
+		}
+		return s, nil
+	}
+	var err error
+	if w.Name != nil {
+		h.Name = strings.TrimSpace(*w.Name)
+	}
+	if w.Description != nil {
+		h.Description = trimmedPtr(*w.Description)
+	}
+	if w.Endpoint != nil {
+		e := strings.TrimSpace(*w.Endpoint)
+		u, perr := url.Parse(e)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return mergedesk.Invalid("endpoint", mergedesk.CodeInvalid, "Endpoint: %q is not an http or https URL", e)
+		}
+		h.Endpoint = e
+	}
+	if w.HTTPMethod != nil {
+		if h.HTTPMethod, err = enum("http_method", w.HTTPMethod, WebhookMethods, true); err != nil {
+			return err
+		}
+	}
+	if w.RequestFormat != nil {
+		if h.RequestFormat, err = enum("request_format", w.RequestFormat, WebhookFormats, false); err != nil {
+			return err
+		}
+	}
+	if w.Status != nil {
+		if h.Status, err = enum("status", w.Status, WebhookStatuses, false); err != nil {
+			return err
+		}
+	}
+	if w.Subscriptions != nil {
+		subs := *w.Subscriptions
+		if len(subs) == 0 {
+			subs = []string{"conditional_ticket_events"}
+		}
+		for _, s := range subs {
+			if !slices.Contains(WebhookSubscriptions, s) {
+				return mergedesk.Invalid("subscriptions", mergedesk.CodeInvalid,
+					"Subscriptions: %q is not supported: only conditional_ticket_events (trigger actions) are", s)
+			}
+		}
+		h.Subscriptions = []string{"conditional_ticket_events"}
+	}
+	if w.Auth != nil {
+		a := *w.Auth
+		if a != nil {
+			if !slices.Contains(WebhookAuthTypes, a.Type) {
+				return mergedesk.Invalid("authentication", mergedesk.CodeInvalid, "Authentication: type %q is not one of %s",
+					a.Type, strings.Join(WebhookAuthTypes, ", "))
+			}
+			if a.AddPosition == "" {
+				a.AddPosition = "header"
+			}
+			if a.AddPosition != "header" {
+				return mergedesk.Invalid("authentication", mergedesk.CodeInvalid, "Authentication: add_position must be header")
+			}
+			need := []string{"token"}
+			if a.Type == "basic_auth" {
+				need = []string{"username", "password"}
+			}
+			for _, k := range need {
+				if s, _ := a.Data[k].(string); s == "" {
+					return mergedesk.Invalid("authentication", mergedesk.CodeBlank, "Authentication: data.%s cannot be blank", k)
+				}
+			}
+		}
+		h.Auth = a
+	}
+	return nil
+}
+
+// NewULID returns a 26-character, time-ordered id in Crockford base32: 48 bits
+// of milliseconds and 80 random bits, like a ULID.
+func NewULID(t time.Time) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	rand.Read(b[6:])
+	// 128 bits as 26 base32 digits: the first digit carries the top 3 bits.
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	out := make([]byte, 26)
+	for i := 25; i >= 0; i-- {
+		out[i] = alphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out)
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+)
+
+// Sign-in throttling: after this many failures within lockWindow, the email (or
+// the client address) is locked for lockWindow. Per address the bar is higher, as
+// several agents may share one office address.
+const (
+	maxFailuresPerEmail = 5
+	maxFailuresPerIP    = 20
+	lockWindow          = 15 * time.Minute
+)
+
+// limiter counts recent sign-in failures per key ("email:…", "ip:…"). It lives in
+// memory: a restart forgets the counts, which only gives an attacker a fresh
+// budget of a handful of guesses against a PBKDF2-hashed password.
+type limiter struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*failures
+	sweep   time.Time
+}
+
+type failures struct {
+	count       int
+	first       time.Time // start of the counting window
+	lockedUntil time.Time
+}
+
+func newLimiter(now func() time.Time) *limiter {
+	return &limiter{now: now, entries: map[string]*failures{}}
+}
+
+// locked returns how long key stays locked, or 0.
+func (l *limiter) locked(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.entries[key]; f != nil {
+		if d := f.lockedUntil.Sub(l.now()); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// fail records a failure of key and locks it once it reaches max in the window.
+func (l *limiter) fail(key string, max int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.After(l.sweep) {
+		for k, f := range l.entries {
+			if now.Sub(f.first) > lockWindow && now.After(f.lockedUntil) {
+				delete(l.entries, k)
+			}
+		}
+		l.sweep = now.Add(time.Minute)
+	}
+	f := l.entries[key]
+	if f == nil || (now.Sub(f.first) > lockWindow && now.After(f.lockedUntil)) {
+		f = &failures{first: now}
+		l.entries[key] = f
+	}
+	f.count++
+	if f.count >= max {
+		f.lockedUntil = now.Add(lockWindow)
+	}
+}
+
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	delete(l.entries, key)
+	l.mu.Unlock()
+}
+
+// clientIP is the address of the peer. X-Forwarded-For is not trusted: behind a
+// proxy every client would share the proxy's budget, never get a fresh one.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Layout
+	Email     string
+	Next      string
+	FormToken string
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/customers"
+	}
+	return next
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, err := s.DB.SessionByToken(r.Context(), c.Value); err == nil && sess != nil &&
+			(sess.Role == mergedesk.RoleAgent || sess.Role == mergedesk.RoleAdmin) {
+			http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+			return nil
+		}
+	}
+	return s.renderLogin(w, r, http.StatusOK, "", r.URL.Query().Get("next"), "")
+}
+
+// renderLogin shows the form with a fresh double-submit token: the same random
+// value goes into a cookie and a hidden field, and a post must carry both.
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, email, next, msg string) error {
+	token := rand.Text()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/login", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 3600})
+	p := LoginPage{Layout: s.layout(r, "Sign in", ""), Email: email, Next: safeNext(next), FormToken: token}
+	p.Error = msg
+	return s.render(w, status, "login", "layout", p)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	next := r.PostFormValue("next")
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
+		return s.renderLogin(w, r, http.StatusForbidden, email, next, "The sign-in form expired. Please try again.")
+	}
+	emailKey, ipKey := "email:"+strings.ToLower(email), "ip:"+clientIP(r)
+	if d := max(s.limiter.locked(emailKey), s.limiter.locked(ipKey)); d > 0 {
+		mins := int(d.Round(time.Minute) / time.Minute)
+		if mins < 1 {
+			mins = 1
+		}
+		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
+		return s.renderLogin(w, r, http.StatusTooManyRequests, email, next,
+			fmt.Sprintf("Too many failed sign-in attempts. Try again in %d minutes.", mins))
+	}
+	if email == "" || password == "" {
+		return s.renderLogin(w, r, http.StatusUnprocessableEntity, email, next, "Enter your email and password.")
+	}
+	p, err := s.DB.PasswordPrincipal(r.Context(), email, password)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		s.limiter.fail(emailKey, maxFailuresPerEmail)
+		s.limiter.fail(ipKey, maxFailuresPerIP)
+		return s.renderLogin(w, r, http.StatusUnauthorized, email, next, "The email or password is not correct.")
+	}
+	if p.Role != mergedesk.RoleAgent && p.Role != mergedesk.RoleAdmin {
+		s.limiter.fail(ipKey, maxFailuresPerIP)
+		return s.renderLogin(w, r, http.StatusForbidden, email, next, "Only agents and admins can sign in here.")
+	}
+	s.limiter.reset(emailKey)
+	token, _, err := s.DB.CreateSession(r.Context(), p.ID, SessionTTL, r.UserAgent(), clientIP(r))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL / time.Second)})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.DB.DeleteSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}

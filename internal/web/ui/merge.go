@@ -1,0 +1,302 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/merge"
+)
+
+// maxCandidates is how many matching users the merge dialog lists.
+const maxCandidates = 20
+
+// Candidate is a user the merge dialog offers as the target.
+type Candidate struct {
+	CustomerRow
+	Eligible bool
+	Reasons  []string
+}
+
+// CandidatesFragment is the dialog's list of matching users.
+type CandidatesFragment struct {
+	Source     *mergedesk.User
+	Query      string
+	Candidates []Candidate
+	Total      int
+}
+
+func (s *Server) mergeCandidates(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	src, err := s.DB.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	f := CandidatesFragment{Source: src, Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if f.Query != "" {
+		// Every role is listed, so an agent of the same name shows up as
+		// ineligible with the reason instead of silently missing.
+		users, total, err := s.searchUsers(ctx, f.Query, false, maxCandidates+1, 0)
+		if err != nil {
+			return err
+		}
+		f.Total = total
+		for _, u := range users {
+			if u.ID == src.ID {
+				f.Total--
+				continue
+			}
+			if len(f.Candidates) == maxCandidates {
+				break
+			}
+			c := Candidate{CustomerRow: customerRow(u)}
+			plan, err := s.DB.PreviewMerge(ctx, src.ID, u.ID)
+			if err != nil {
+				return err
+			}
+			c.Eligible = plan.Eligible()
+			c.Reasons = reasons(plan.Blockers, src, u)
+			f.Candidates = append(f.Candidates, c)
+		}
+	}
+	return s.render(w, http.StatusOK, "user", "merge_candidates", f)
+}
+
+// reasons puts the rules a merge breaks (api.md §12.1) into words.
+func reasons(blockers []mergedesk.FieldError, source, target *mergedesk.User) []string {
+	var out []string
+	for _, b := range blockers {
+		who := "This user"
+		if b.UserID != nil {
+			switch *b.UserID {
+			case source.ID:
+				who = source.Name + " (the user being merged)"
+			case target.ID:
+				who = target.Name
+			}
+		}
+		var msg string
+		switch b.Error {
+		case merge.CodeSameUser:
+			msg = "A user cannot be merged into itself."
+		case merge.CodeNotEndUser:
+			msg = who + " is an agent or admin; only end users can be merged."
+		case merge.CodeUserInactive:
+			msg = who + " is no longer active (deleted or already merged)."
+		case merge.CodeUnverified:
+			msg = who + " has no verified identity and no email address or X (Twitter) handle."
+		case merge.CodeTooManyTickets:
+			msg = who + " is the requester of more than 10,000 tickets."
+		case merge.CodeExternalIDSSO:
+			msg = who + " has an external ID while single sign-on is on."
+		default:
+			msg = b.Description
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// FieldRow is one row of the preview, with its values as text.
+type FieldRow struct {
+	merge.Field
+	Label, Source, Target string
+}
+
+// PreviewFragment is the confirmation step: what the merge will do (rule M31).
+type PreviewFragment struct {
+	Source, Target *mergedesk.User
+	Plan           *merge.Plan
+	Reasons        []string
+	Moved, Added   []FieldRow
+	Lost, Kept     []FieldRow
+	CSRF           string
+	Stale          bool // the users changed since the last preview
+	Error          string
+}
+
+func (s *Server) mergePreview(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	target, err := strconv.ParseInt(r.URL.Query().Get("target"), 10, 64)
+	if err != nil {
+		return s.render(w, http.StatusUnprocessableEntity, "user", "merge_error", "Choose the user to merge into first.")
+	}
+	f, err := s.preview(r.Context(), id, target)
+	if err != nil {
+		return err
+	}
+	f.CSRF = currentFrom(r.Context()).Session.CSRFToken
+	return s.render(w, http.StatusOK, "user", "merge_preview", f)
+}
+
+func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFragment, error) {
+	users, err := s.DB.UsersByIDs(ctx, []int64{source, target})
+	if err != nil {
+		return nil, err
+	}
+	if len(users) != 2 {
+		return nil, mergedesk.NotFound()
+	}
+	plan, err := s.DB.PreviewMerge(ctx, source, target)
+	if err != nil {
+		return nil, err
+	}
+	f := &PreviewFragment{Source: users[0], Target: users[1], Plan: plan, Reasons: reasons(plan.Blockers, users[0], users[1])}
+	orgs := map[int64]string{}
+	for _, u := range users {
+		for _, m := range u.Memberships {
+			orgs[m.OrganizationID] = m.OrganizationName
+		}
+	}
+	for _, fld := range plan.Fields {
+		row := FieldRow{Field: fld, Label: fieldLabel(fld.Field), Source: valueText(fld.SourceValue, orgs), Target: valueText(fld.TargetValue, orgs)}
+		switch fld.Outcome {
+		case merge.Moved:
+			f.Moved = append(f.Moved, row)
+		case merge.Added:
+			f.Added = append(f.Added, row)
+		case merge.Lost:
+			f.Lost = append(f.Lost, row)
+		case merge.Kept:
+			f.Kept = append(f.Kept, row)
+		}
+	}
+	return f, nil
+}
+
+// valueText writes a preview value for people: lists joined, organization ids
+// as names, nothing as a dash.
+func valueText(v any, orgs map[int64]string) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case *string:
+		if x == nil || *x == "" {
+			return "—"
+		}
+		return *x
+	case string:
+		if x == "" {
+			return "—"
+		}
+		return x
+	case *int64:
+		if x == nil {
+			return "—"
+		}
+		return orgText(*x, orgs)
+	case []int64:
+		ss := make([]string, len(x))
+		for i, id := range x {
+			ss[i] = orgText(id, orgs)
+		}
+		return joinOrDash(ss)
+	case []string:
+		return joinOrDash(x)
+	case []map[string]string:
+		ss := make([]string, len(x))
+		for i, m := range x {
+			ss[i] = identityLabel(m["type"]) + ": " + m["value"]
+		}
+		return joinOrDash(ss)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		ss := make([]string, len(keys))
+		for i, k := range keys {
+			ss[i] = fmt.Sprintf("%s: %v", k, x[k])
+		}
+		return joinOrDash(ss)
+	case merge.HelpCenter:
+		if x == (merge.HelpCenter{}) {
+			return "—"
+		}
+		return fmt.Sprintf("%d posts, %d comments, %d votes, %d subscriptions", x.Posts, x.Comments, x.Votes, x.Subscriptions)
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return "—"
+	}
+	return fmt.Sprint(v)
+}
+
+func orgText(id int64, orgs map[int64]string) string {
+	if n := orgs[id]; n != "" {
+		return n
+	}
+	return fmt.Sprintf("organization %d", id)
+}
+
+func joinOrDash(ss []string) string {
+	if len(ss) == 0 {
+		return "—"
+	}
+	return strings.Join(ss, ", ")
+}
+
+// merge runs the merge the agent confirmed, with the version of the preview they
+// saw: if either user changed since, the store refuses (409) and the dialog shows
+// the new preview to confirm again. On success the agent lands on the target.
+func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	target, err := strconv.ParseInt(r.PostFormValue("target"), 10, 64)
+	if err != nil {
+		return s.render(w, http.StatusUnprocessableEntity, "user", "merge_error", "Choose the user to merge into first.")
+	}
+	version := r.PostFormValue("version")
+	if version == "" {
+		return s.render(w, http.StatusUnprocessableEntity, "user", "merge_error", "Review the preview before merging.")
+	}
+	cur := currentFrom(ctx)
+	_, _, mergeErr := s.DB.MergeUsers(ctx, id, target, cur.User.ID, version)
+	if mergeErr == nil {
+		to := fmt.Sprintf("/users/%d?merged=%d", target, id)
+		if isHTMX(r) {
+			w.Header().Set("HX-Redirect", to)
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	code := mergedesk.ErrorCode(mergeErr)
+	if code != mergedesk.EMergeStale && code != mergedesk.EInvalid {
+		return mergeErr
+	}
+	// Show what is true now: a fresh preview (with blockers, if any).
+	f, err := s.preview(ctx, id, target)
+	if err != nil {
+		return err
+	}
+	f.CSRF = cur.Session.CSRFToken
+	status := http.StatusConflict
+	if code == mergedesk.EMergeStale {
+		f.Stale = true
+	} else {
+		status = http.StatusUnprocessableEntity
+		f.Error = errorMessage(mergeErr)
+	}
+	if isHTMX(r) {
+		// htmx swaps only 2xx responses by default; the fragment carries the news.
+		status = http.StatusOK
+	}
+	return s.render(w, status, "user", "merge_preview", f)
+}

@@ -1,0 +1,391 @@
+// Package ui serves the agent web UI: server-rendered html/template pages with a
+// little htmx (vendored, see static/htmx.min.js.sha256) for in-place updates.
+// Agents and admins sign in with email and password; a server-side session
+// (sessions table) carries who they are and a per-session CSRF token that every
+// form sends back. All assets are embedded: a page never loads anything from
+// another origin.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SessionTTL is how long a sign-in lasts.
+const SessionTTL = 12 * time.Hour
+
+// Cookie names.
+const (
+	sessionCookie = "mergedesk_session"
+	loginCookie   = "mergedesk_login_csrf" // double-submit token of the sign-in form
+)
+
+// Server is the UI handler. Create it with New.
+type Server struct {
+	DB     *store.DB
+	Logger *slog.Logger
+	// Now is the clock of the sign-in limiter; tests replace it.
+	Now func() time.Time
+
+	pages   map[string]*template.Template
+	assets  map[string]string // file name → content hash, for cache busting
+	mux     *http.ServeMux
+	handler http.Handler
+	limiter *limiter
+}
+
+// New parses the templates and builds the routes. It fails when a template does
+// not parse, so a broken template stops start-up rather than a request.
+func New(db *store.DB, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{DB: db, Logger: logger, Now: time.Now, assets: map[string]string{}}
+	s.limiter = newLimiter(func() time.Time { return s.Now() })
+	if err := s.hashAssets(); err != nil {
+		return nil, err
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	// Browsers say where a request comes from (Sec-Fetch-Site, Origin); a
+	// cross-origin form post or fetch is refused before any handler runs. The
+	// per-session token is the second line for browsers that send neither.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "This request came from another site and was refused.")
+	}))
+	s.handler = cop.Handler(s.mux)
+	return s, nil
+}
+
+// pageFiles are the templates rendered inside layout.html.
+var pageFiles = []string{"login", "customers", "user", "tickets", "ticket", "organizations", "organization", "error"}
+
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{
+		"asset":       s.assetURL,
+		"str":         func(p *string) string { return deref(p) },
+		"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		"identLabel":  identityLabel,
+		"statusClass": func(st string) string { return "status status-" + st },
+		"fieldLabel":  fieldLabel,
+		"join":        strings.Join,
+		"add":         func(a, b int) int { return a + b },
+	}
+	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return fmt.Errorf("parse layout: %w", err)
+	}
+	s.pages = map[string]*template.Template{}
+	for _, name := range pageFiles {
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("parse template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+func (s *Server) hashAssets() error {
+	return fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		h := sha256.Sum256(b)
+		s.assets[path.Base(p)] = hex.EncodeToString(h[:6])
+		return nil
+	})
+}
+
+func (s *Server) assetURL(name string) string {
+	return "/static/" + name + "?v=" + s.assets[name]
+}
+
+// ServeHTTP sets the security headers every UI response carries and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// Scripts and styles come only from our own embedded files: even if some text
+	// escaped html/template's escaping, an injected inline script would not run.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	s.handler.ServeHTTP(w, r)
+}
+
+// handlerFunc is a UI handler; a returned error becomes an error page.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /static/{file}", s.serveStatic)
+	s.mux.HandleFunc("GET /login", s.wrap(s.loginPage))
+	s.mux.HandleFunc("POST /login", s.wrap(s.login))
+	s.mux.HandleFunc("POST /logout", s.auth(s.logout))
+	s.mux.HandleFunc("GET /{$}", s.auth(func(w http.ResponseWriter, r *http.Request) error {
+		http.Redirect(w, r, "/customers", http.StatusSeeOther)
+		return nil
+	}))
+	s.mux.HandleFunc("GET /customers", s.auth(s.customers))
+	s.mux.HandleFunc("GET /users/{id}", s.auth(s.userPage))
+	s.mux.HandleFunc("POST /users/{id}/profile", s.auth(s.updateProfile))
+	s.mux.HandleFunc("POST /users/{id}/identities", s.auth(s.addIdentity))
+	s.mux.HandleFunc("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
+	s.mux.HandleFunc("GET /users/{id}/merge/preview", s.auth(s.mergePreview))
+	s.mux.HandleFunc("POST /users/{id}/merge", s.auth(s.merge))
+	s.mux.HandleFunc("GET /tickets", s.auth(s.tickets))
+	s.mux.HandleFunc("GET /tickets/{id}", s.auth(s.ticketPage))
+	s.mux.HandleFunc("GET /organizations", s.auth(s.organizations))
+	s.mux.HandleFunc("GET /organizations/{id}", s.auth(s.organizationPage))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound, "There is no page here.")
+	})
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	b, err := staticFS.ReadFile("static/" + name)
+	if err != nil || strings.HasSuffix(name, ".sha256") {
+		http.NotFound(w, r)
+		return
+	}
+	switch path.Ext(name) {
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	}
+	if r.URL.Query().Get("v") == s.assets[name] {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.Write(b)
+}
+
+// current is the signed-in agent of a request.
+type current struct {
+	Session *store.Session
+	User    *mergedesk.User
+}
+
+type currentKey struct{}
+
+func currentFrom(ctx context.Context) *current {
+	c, _ := ctx.Value(currentKey{}).(*current)
+	return c
+}
+
+// wrap adapts a handlerFunc: errors become error pages.
+func (s *Server) wrap(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.handleError(w, r, err)
+		}
+	}
+}
+
+// auth admits only requests with a live session of an agent or admin, and on
+// unsafe methods only with the session's CSRF token (form field csrf_token or
+// header X-CSRF-Token, which htmx sends from hx-headers).
+func (s *Server) auth(h handlerFunc) http.HandlerFunc {
+	return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		var sess *store.Session
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			var err error
+			if sess, err = s.DB.SessionByToken(r.Context(), c.Value); err != nil {
+				return err
+			}
+		}
+		if sess == nil || (sess.Role != mergedesk.RoleAgent && sess.Role != mergedesk.RoleAdmin) {
+			if r.Method != http.MethodGet {
+				s.renderError(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+				return nil
+			}
+			to := "/login?next=" + urlQueryEscape(r.URL.RequestURI())
+			if r.Header.Get("HX-Request") == "true" {
+				w.Header().Set("HX-Redirect", to)
+				w.WriteHeader(http.StatusUnauthorized)
+				return nil
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return nil
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			token := r.Header.Get("X-CSRF-Token")
+			if token == "" {
+				token = r.PostFormValue("csrf_token")
+			}
+			if subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
+				s.renderError(w, r, http.StatusForbidden, "The form was missing its security token. Reload the page and try again.")
+				return nil
+			}
+		}
+		u, err := s.DB.User(r.Context(), sess.UserID)
+		if err != nil {
+			return err
+		}
+		ctx := context.WithValue(r.Context(), currentKey{}, &current{Session: sess, User: u})
+		return h(w, r.WithContext(ctx))
+	})
+}
+
+// Layout is what every page shows around its content.
+type Layout struct {
+	Title   string
+	Section string // sidebar entry to highlight: customers, tickets, organizations
+	Agent   *mergedesk.User
+	CSRF    string
+	Notice  string
+	Error   string
+}
+
+func (s *Server) layout(r *http.Request, title, section string) Layout {
+	l := Layout{Title: title, Section: section}
+	if c := currentFrom(r.Context()); c != nil {
+		l.Agent, l.CSRF = c.User, c.Session.CSRFToken
+	}
+	return l
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render executes a page (name "layout") or a fragment of a page into a buffer
+// and writes it only when it rendered completely, so a template error never
+// leaves half a page behind.
+func (s *Server) render(w http.ResponseWriter, status int, page, tmpl string, data any) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("render: no page %q", page)
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := t.ExecuteTemplate(buf, tmpl, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, tmpl, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// ErrorPage is the page of a failed request.
+type ErrorPage struct {
+	Layout
+	Status  int
+	Message string
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p := ErrorPage{Layout: s.layout(r, http.StatusText(status), ""), Status: status, Message: msg}
+	tmpl := "layout"
+	if r.Header.Get("HX-Request") == "true" {
+		tmpl = "error_fragment"
+	}
+	if err := s.render(w, status, "error", tmpl, p); err != nil {
+		s.Logger.Error("render error page", "err", err)
+		http.Error(w, msg, status)
+	}
+}
+
+// handleError shows store errors as people would expect: a missing record is a
+// 404 page, anything unexpected is logged and shown as "Internal error".
+func (s *Server) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *mergedesk.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case mergedesk.ENotFound:
+			s.renderError(w, r, http.StatusNotFound, "There is no such record.")
+			return
+		case mergedesk.EForbidden:
+			s.renderError(w, r, http.StatusForbidden, e.Description)
+			return
+		case mergedesk.EInvalid:
+			s.renderError(w, r, http.StatusUnprocessableEntity, errorMessage(err))
+			return
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.Logger.Error("ui request", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.renderError(w, r, http.StatusInternalServerError, "Internal error")
+}
+
+// errorMessage is the sentence to show for a store error: the first detail's
+// description (422 RecordInvalid), else the error's own description.
+func errorMessage(err error) string {
+	var e *mergedesk.Error
+	if !errors.As(err, &e) {
+		return "Internal error"
+	}
+	for _, key := range []string{"value", "email", "phone", "name", "base", "external_id", "tags"} {
+		if list := e.Details[key]; len(list) > 0 {
+			return list[0].Description
+		}
+	}
+	for _, list := range e.Details {
+		if len(list) > 0 {
+			return list[0].Description
+		}
+	}
+	return e.Description
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, mergedesk.NotFound()
+	}
+	return id, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// isHTMX reports whether htmx sent the request for a fragment (not a history
+// restore, which needs the whole page).
+func isHTMX(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true"
+}
