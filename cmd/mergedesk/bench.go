@@ -28,11 +28,17 @@ import (
 	"github.com/mergedesk/mergedesk/internal/store"
 )
 
-const benchUsage = `usage: mergedesk bench users [flags]
+const benchUsage = `usage: mergedesk bench users|merge|channels [flags]
 
-Creates a fresh database, imports N synthetic end users (an e-mail and a phone
-identity each) through the bulk import, then starts the server and measures
-GET /api/v2/users/{id} and GET /api/v2/users/search?query=email:X over HTTP.`
+  users     creates a fresh database, imports N synthetic end users (an e-mail and
+            a phone identity each) through the bulk import, then starts the server
+            and measures GET /api/v2/users/{id} and
+            GET /api/v2/users/search?query=email:X over HTTP
+  merge     merges a source with 10,000 tickets into a target with 10,000, against
+            the bare SQL writing the same rows, and reads during merges
+  channels  POST /api/v2/channels/messages and SMTP ingestion throughput
+
+Run 'mergedesk bench <name> -h' for its flags.`
 
 // benchConfig is `mergedesk bench users`.
 type benchConfig struct {
@@ -50,7 +56,16 @@ type benchConfig struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "users" {
+	if len(args) == 0 {
+		return usageError{benchUsage}
+	}
+	switch args[0] {
+	case "users":
+	case "merge":
+		return runBenchMerge(ctx, args, stdout, stderr)
+	case "channels":
+		return runBenchChannels(ctx, args, stdout, stderr)
+	default:
 		return usageError{benchUsage}
 	}
 	var c benchConfig

@@ -24,7 +24,7 @@ func TestChannelMessages(t *testing.T) {
 			m := e.message(http.StatusCreated, map[string]any{"channel": "voice",
 				"from":    map[string]any{"type": "phone_number", "value": "(415) 555-0101", "name": "Ann"},
 				"subject": "Call from +14155550101", "body": "Voicemail: please call me back.",
-				"cc":      []any{map[string]any{"type": "email", "value": "bo@example.com"}}})
+				"cc": []any{map[string]any{"type": "email", "value": "bo@example.com"}}})
 			if m["user_created"] != true || m["ticket_created"] != true {
 				t.Fatalf("user_created %v ticket_created %v, want both true", m["user_created"], m["ticket_created"])
 			}

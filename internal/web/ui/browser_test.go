@@ -283,7 +283,7 @@ func TestBrowserMerge(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#merge-preview")),
 	)
 	preview := run(t, ctx, "preview", chromedp.Text(chromedp.CSS("#merge-preview")))
-	for _, want := range []string{"1 ticket requested by Ann Lee move", "1 ticket change their CCs", "ann.lee@corp.example", "trial"} {
+	for _, want := range []string{"1 ticket requested by Ann Lee moves", "1 ticket changes its CCs", "ann.lee@corp.example", "trial"} {
 		if !strings.Contains(preview, want) {
 			t.Errorf("preview lacks %q:\n%s", want, preview)
 		}

@@ -14,13 +14,14 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Sign-in throttling: after this many failures within lockWindow, the email (or
-// the client address) is locked for lockWindow. Per address the bar is higher, as
-// several agents may share one office address.
+// Sign-in throttling: after Server.MaxFailuresPerEmail failures within lockWindow
+// the email is locked for lockWindow, and after MaxFailuresPerIP the client
+// address is. Per address the bar is higher, as several agents may share one
+// office address.
 const (
-	maxFailuresPerEmail = 5
-	maxFailuresPerIP    = 20
-	lockWindow          = 15 * time.Minute
+	DefaultMaxFailuresPerEmail = 5
+	DefaultMaxFailuresPerIP    = 20
+	lockWindow                 = 15 * time.Minute
 )
 
 // limiter counts recent sign-in failures per key ("email:…", "ip:…"). It lives in
@@ -163,12 +164,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p == nil {
-		s.limiter.fail(emailKey, maxFailuresPerEmail)
-		s.limiter.fail(ipKey, maxFailuresPerIP)
+		s.limiter.fail(emailKey, s.MaxFailuresPerEmail)
+		s.limiter.fail(ipKey, s.MaxFailuresPerIP)
 		return s.renderLogin(w, r, http.StatusUnauthorized, email, next, "The email or password is not correct.")
 	}
 	if p.Role != mergedesk.RoleAgent && p.Role != mergedesk.RoleAdmin {
-		s.limiter.fail(ipKey, maxFailuresPerIP)
+		s.limiter.fail(ipKey, s.MaxFailuresPerIP)
 		return s.renderLogin(w, r, http.StatusForbidden, email, next, "Only agents and admins can sign in here.")
 	}
 	s.limiter.reset(emailKey)

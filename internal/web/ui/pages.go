@@ -207,6 +207,12 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	switch r.URL.Query().Get("saved") {
+	case "profile":
+		p.Notice = "Profile saved."
+	case "identity":
+		p.Notice = "Identity added."
+	}
 	if src := r.URL.Query().Get("merged"); src != "" {
 		if sid, err := strconv.ParseInt(src, 10, 64); err == nil {
 			if su, err := s.DB.User(r.Context(), sid); err == nil && su.MergedIntoID != nil && *su.MergedIntoID == id {

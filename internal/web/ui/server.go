@@ -50,6 +50,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Now is the clock of the sign-in limiter; tests replace it.
 	Now func() time.Time
+	// MaxFailuresPerEmail and MaxFailuresPerIP are the sign-in failures within
+	// 15 minutes that lock an email or a client address for 15 minutes.
+	MaxFailuresPerEmail, MaxFailuresPerIP int
 
 	pages   map[string]*template.Template
 	assets  map[string]string // file name → content hash, for cache busting
@@ -64,7 +67,8 @@ func New(db *store.DB, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{DB: db, Logger: logger, Now: time.Now, assets: map[string]string{}}
+	s := &Server{DB: db, Logger: logger, Now: time.Now, assets: map[string]string{},
+		MaxFailuresPerEmail: DefaultMaxFailuresPerEmail, MaxFailuresPerIP: DefaultMaxFailuresPerIP}
 	s.limiter = newLimiter(func() time.Time { return s.Now() })
 	if err := s.hashAssets(); err != nil {
 		return nil, err
