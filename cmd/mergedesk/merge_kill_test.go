@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -60,8 +61,11 @@ type killRig struct {
 	ccs     []int64 // CC'd on every source ticket; never merged
 	hub     int64   // requests hubTickets CC'ing every source
 	pairs   []*killPair
+	dialect string
 	cmd     *exec.Cmd
 	addr    string
+	appName string
+	starts  int
 	client  *http.Client
 }
 
@@ -81,7 +85,9 @@ func newKillRig(t *testing.T, bin, dsn string) *killRig {
 			"MERGEDESK_ADMIN_TOKEN=" + killToken}}
 	k.db = storetest.MustOpen(t, dsn)
 	driver, rawDSN := "pgx", dsn
+	k.dialect = "postgres"
 	if strings.HasPrefix(dsn, "sqlite:") {
+		k.dialect = "sqlite"
 		driver, rawDSN = "sqlite", "file:"+strings.TrimPrefix(dsn, "sqlite:")+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
 	}
 	var err error
@@ -151,12 +157,34 @@ func (k *killRig) fresh() *killPair {
 }
 
 func (k *killRig) start() {
-	k.cmd, k.addr = startBinary(k.t, k.bin, k.env)
+	k.starts++
+	// PostgreSQL sessions of this process are found by name after the kill.
+	k.appName = fmt.Sprintf("mergedesk-kill-%d-%d", os.Getpid(), k.starts)
+	k.cmd, k.addr = startBinary(k.t, k.bin, append(k.env, "PGAPPNAME="+k.appName))
 }
 
+// kill SIGKILLs the server. On PostgreSQL it then waits until the server's
+// sessions are gone: a backend finishes its current statement before it notices
+// its client died, and only then rolls back (or commits, if COMMIT had been
+// sent), so checking earlier could see the database change afterwards.
 func (k *killRig) kill() {
 	k.cmd.Process.Signal(syscall.SIGKILL)
 	k.cmd.Wait()
+	if k.dialect != "postgres" {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		k.scan(fmt.Sprintf("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '%s'", k.appName), &n)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			k.t.Fatalf("%d sessions of the killed server still open after 30s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // do sends one request as the admin and returns the status (0 when the

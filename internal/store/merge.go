@@ -86,10 +86,12 @@ func gatherMerge(ctx context.Context, q querier, sourceID, targetID int64) (merg
 		// Non-archived tickets whose CC list changes (M10): the source is CC'd, or
 		// the source requests it and the target is CC'd (the target leaves the CCs
 		// of tickets it now requests).
-		err = q.queryRow(ctx, `SELECT COUNT(*) FROM tickets t WHERE t.deleted = FALSE AND t.archived = FALSE AND (
-			t.id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)
-			OR (t.requester_id = ? AND t.id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)))`,
-			sourceID, sourceID, targetID).Scan(&in.CCsChanged)
+		err = q.queryRow(ctx, `SELECT COUNT(*) FROM (
+			SELECT c.ticket_id FROM ticket_ccs c JOIN tickets t ON t.id = c.ticket_id
+				WHERE c.kind = 'cc' AND c.user_id = ? AND t.archived = FALSE AND t.deleted = FALSE
+			UNION SELECT c.ticket_id FROM ticket_ccs c JOIN tickets t ON t.id = c.ticket_id
+				WHERE c.kind = 'cc' AND c.user_id = ? AND t.requester_id = ? AND t.archived = FALSE AND t.deleted = FALSE) x`,
+			sourceID, targetID, sourceID).Scan(&in.CCsChanged)
 		if err != nil {
 			return in, fmt.Errorf("merge cc count: %w", err)
 		}
@@ -197,9 +199,11 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	rel := "user_merge"
 	via.Source.Rel = &rel
 	meta := fmt.Sprintf(`{"system":{},"custom":{"user_merge_id":%d}}`, rec.ID)
+	// A UNION of two index lookups: with an OR, PostgreSQL scans every ticket.
 	if _, err := tx.exec(ctx, `INSERT INTO audits (ticket_id, author_id, via, metadata, created_at, user_merge_id)
-		SELECT t.id, ?, ?, ?, ?, ? FROM tickets t WHERE t.deleted = FALSE AND (t.requester_id = ?
-		OR (t.archived = FALSE AND t.id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)))`,
+		SELECT x.id, ?, ?, ?, ?, ? FROM (SELECT id FROM tickets WHERE requester_id = ? AND deleted = FALSE
+		UNION SELECT t.id FROM ticket_ccs c JOIN tickets t ON t.id = c.ticket_id
+			WHERE c.kind = 'cc' AND c.user_id = ? AND t.archived = FALSE AND t.deleted = FALSE) x`,
 		actorID, encodeJSON(via), meta, now, rec.ID, s.ID, s.ID); err != nil {
 		return nil, fmt.Errorf("insert merge audits: %w", err)
 	}
@@ -245,8 +249,9 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 			AND t.requester_id <> ? AND t.requester_id <> ?
 			AND NOT EXISTS (SELECT 1 FROM ticket_ccs e WHERE e.ticket_id = c.ticket_id AND e.kind = 'cc' AND e.user_id = ?)`,
 			[]any{t.ID, s.ID, s.ID, t.ID, t.ID}},
-		{`DELETE FROM ticket_ccs WHERE kind = 'cc' AND user_id = ? AND ticket_id IN
-			(SELECT id FROM tickets WHERE archived = FALSE AND deleted = FALSE)`, []any{s.ID}},
+		// EXISTS, not IN: SQLite would scan every ticket to build the IN list.
+		{`DELETE FROM ticket_ccs WHERE kind = 'cc' AND user_id = ? AND EXISTS
+			(SELECT 1 FROM tickets t WHERE t.id = ticket_ccs.ticket_id AND t.archived = FALSE AND t.deleted = FALSE)`, []any{s.ID}},
 		// Requester (M9) on every touched ticket, closed and archived included; the
 		// organization stays (M12).
 		{`UPDATE tickets SET requester_id = CASE WHEN requester_id = ? THEN ? ELSE requester_id END, updated_at = ?

@@ -76,6 +76,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, err = w.Write(append(b, '\n'))
-	return err
+	// The status is sent; a failed body write means the client went away and
+	// there is no one left to tell, so it is not an error of the handler.
+	w.Write(append(b, '\n'))
+	return nil
 }

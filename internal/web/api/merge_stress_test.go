@@ -25,8 +25,6 @@ const stressDuration = 6 * time.Second
 // stressRunners is how many user sets are under attack at any moment.
 const stressRunners = 3
 
-const debugRounds = true
-
 // TestMergeStressConcurrentWrites proves rule M8 under concurrency: merges of the
 // same users in both directions and in cycles, racing ticket creates (by
 // requester id, by the requester's email, with CCs), identity edits and reads,
@@ -99,12 +97,7 @@ type result struct {
 func (s *stress) round() {
 	t, ctx := s.t, context.Background()
 	n := s.n.Add(1)
-	began := time.Now()
-	defer func() {
-		if debugRounds {
-			t.Logf("round %d: total %v", n, time.Since(began).Round(time.Millisecond))
-		}
-	}()
+
 	set := &userSet{}
 	for i := range 3 {
 		name := string(rune('a' + i))
@@ -136,7 +129,6 @@ func (s *stress) round() {
 		}
 	}
 
-	setupDone := time.Now()
 	u := set.users
 	ops := []func() result{
 		// Both directions, and a cycle: A→B, B→A, B→C, C→A.
@@ -208,18 +200,12 @@ func (s *stress) round() {
 	for i, op := range ops {
 		wg.Go(func() {
 			<-start
-			b := time.Now()
 			results[i] = op()
-			if debugRounds && time.Since(b) > 800*time.Millisecond {
-				s.t.Logf("round %d: slow %s %d->%d %v: %d", n, results[i].op, results[i].user, results[i].target, time.Since(b).Round(time.Millisecond), results[i].status)
-			}
 		})
 	}
 	close(start)
 	wg.Wait()
-	if debugRounds {
-		s.t.Logf("round %d: ops %v", n, time.Since(setupDone).Round(time.Millisecond))
-	}
+
 	set.results = results
 	for _, r := range results {
 		s.checkStatus(set, r)
