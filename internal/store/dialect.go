@@ -124,6 +124,15 @@ func (d dialect) forUpdate() string {
 	return ""
 }
 
+// forNoKeyUpdate locks rows a transaction will update (PostgreSQL) without
+// blocking inserts elsewhere whose foreign keys only check that the rows exist.
+func (d dialect) forNoKeyUpdate() string {
+	if d == dialectPostgres {
+		return " FOR NO KEY UPDATE"
+	}
+	return ""
+}
+
 // forShare takes a shared row lock (PostgreSQL): writers that use a user lock it
 // this way, so they wait for a merge holding FOR UPDATE and then see its result.
 func (d dialect) forShare() string {

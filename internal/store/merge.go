@@ -129,6 +129,9 @@ func (db *DB) MergeUsers(ctx context.Context, sourceID, targetID, actorID int64,
 		if err := lockUsers(ctx, tx, sourceID, targetID); err != nil {
 			return err
 		}
+		if err := lockMergeTickets(ctx, tx, sourceID); err != nil {
+			return err
+		}
 		in, err := gatherMerge(ctx, tx, sourceID, targetID)
 		if err != nil {
 			return err
@@ -163,6 +166,27 @@ func lockUsers(ctx context.Context, tx *Tx, ids ...int64) error {
 	rows, err := tx.query(ctx, "SELECT id FROM users WHERE id IN ("+in+") ORDER BY id"+tx.db.dialect.forUpdate(), args...)
 	if err != nil {
 		return fmt.Errorf("lock users: %w", err)
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// lockMergeTickets locks the tickets the merge of source will touch (those it
+// requests, and the non-archived ones it is CC'd on) before the merge counts
+// them (PostgreSQL). Holding source's row lock stops tickets from joining that
+// set, but a ticket update moves a ticket out of it (a new requester) with only
+// the ticket's lock; without this lock such an update could commit between the
+// merge's statements and leave a merge audit without its requester change, or
+// a record whose counts disagree with its audits (M8, M9).
+func lockMergeTickets(ctx context.Context, tx *Tx, sourceID int64) error {
+	if tx.db.dialect != dialectPostgres {
+		return nil
+	}
+	rows, err := tx.query(ctx, `SELECT id FROM tickets WHERE deleted = FALSE AND (requester_id = ?
+		OR (archived = FALSE AND id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)))
+		ORDER BY id`+tx.db.dialect.forNoKeyUpdate(), sourceID, sourceID)
+	if err != nil {
+		return fmt.Errorf("lock tickets of user %d: %w", sourceID, err)
 	}
 	rows.Close()
 	return rows.Err()

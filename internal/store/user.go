@@ -193,8 +193,13 @@ func userByEmail(ctx context.Context, q querier, email string) (*mergedesk.User,
 			return nil, mergedesk.NotFound()
 		}
 		u, err := loadUser(ctx, q, id)
-		if err != nil || u.Active || attempt == 3 {
+		if err != nil || u.Active {
 			return u, err
+		}
+		if attempt == 5 {
+			// Merged away again and again while we looked: refuse rather than
+			// hand back an inactive owner.
+			return nil, inactiveError("email", u)
 		}
 	}
 }
@@ -243,7 +248,14 @@ func (db *DB) Related(ctx context.Context, id int64) (mergedesk.UserRelated, err
 }
 
 // activeUser loads a user for a write and refuses inactive users.
+//
+// It takes the user's row lock for writing first: the writes that use it update
+// the user too (updated_at), and two transactions that each held a shared lock
+// and then wanted to write would deadlock on PostgreSQL.
 func activeUser(ctx context.Context, tx *Tx, id int64) (*mergedesk.User, error) {
+	if err := lockUser(ctx, tx, id); err != nil {
+		return nil, err
+	}
 	u, err := loadUser(ctx, tx, id)
 	if err != nil {
 		return nil, err

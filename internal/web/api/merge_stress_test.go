@@ -79,6 +79,7 @@ type userSet struct {
 	emails  [3]string // primary emails, never deleted: inline requesters use them
 	second  [3]int64  // a secondary email identity of each
 	bystand int64
+	handed  int64 // an open ticket of A that a request hands over to the bystander
 
 	results []result
 }
@@ -129,6 +130,14 @@ func (s *stress) round() {
 		}
 	}
 
+	tag := fmt.Sprintf("s%d-0", n)
+	open, _, err := s.e.DB.Tickets(ctx, store.TicketFilter{ExternalID: &tag, RequesterID: &set.users[0]}, store.Page{Size: 1})
+	if err != nil || len(open) != 1 || open[0].Status != "open" {
+		t.Errorf("open ticket of A: %v %v", open, err)
+		return
+	}
+	set.handed = open[0].ID
+
 	u := set.users
 	ops := []func() result{
 		// Both directions, and a cycle: A→B, B→A, B→C, C→A.
@@ -167,6 +176,14 @@ func (s *stress) round() {
 		})
 	}
 	ops = append(ops,
+		// A requester change away from a user being merged takes no lock on that
+		// user, only on the ticket.
+		func() result {
+			r := result{op: "handOver", extra: set.handed}
+			r.status, r.body = s.do("PUT", fmt.Sprintf("/tickets/%d", set.handed), map[string]any{"ticket": map[string]any{
+				"requester_id": set.bystand}})
+			return r
+		},
 		func() result {
 			r := result{op: "deleteIdentity", user: 2, extra: set.second[2]}
 			r.status, r.body = s.do("DELETE", fmt.Sprintf("/users/%d/identities/%d", u[2], set.second[2]), nil)
@@ -273,6 +290,7 @@ func (s *stress) checkStatus(set *userSet, r result) {
 		"addIdentity":    {201, 422},
 		"deleteIdentity": {204, 404, 422},
 		"makePrimary":    {200, 404, 422},
+		"handOver":       {200},
 		"read":           {200},
 	}[r.op]
 	if !slices.Contains(ok, r.status) {
@@ -454,6 +472,14 @@ func (s *stress) checkSet(set *userSet) {
 			}
 		case "makePrimary":
 			s.checkIdentityOwner(set, where, r.extra, final(x))
+		case "handOver":
+			tk, err := s.e.DB.Ticket(ctx, r.extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tk.RequesterID != set.bystand {
+				t.Errorf("%s: ticket %d handed over to %d is requested by %d", where, r.extra, set.bystand, tk.RequesterID)
+			}
 		}
 	}
 	// The primary emails were never deleted, so each belongs to where its user went.
