@@ -215,6 +215,15 @@ func (m *Main) Start(ctx context.Context) error {
 	for _, l := range logins {
 		fmt.Fprintf(m.Stdout, "  demo %-6s %s  password: %s  api token: %s\n", l.Role, l.Email, l.Password, l.Token)
 	}
+	if m.Demo && logins == nil {
+		// Tokens are stored hashed and cannot be shown again; the passwords can.
+		if id, err := db.UserIDByEmail(ctx, demo.AdminEmail); err == nil && id != 0 {
+			fmt.Fprintf(m.Stdout, "  demo data already loaded; sign in as %s / %s or %s / %s\n",
+				demo.AdminEmail, demo.AdminPassword, demo.AgentEmail, demo.AgentPassword)
+		} else {
+			fmt.Fprintln(m.Stdout, "  --demo ignored: the database already has data")
+		}
+	}
 	return nil
 }
 
