@@ -123,7 +123,7 @@ func benchUsers(ctx context.Context, c benchConfig, stdout, stderr io.Writer) er
 		return err
 	}
 	dialect := db.Dialect()
-	if err := db.SetBulkCache(ctx, c.CacheMiB); err != nil {
+	if err := db.BeginBulk(ctx, c.CacheMiB); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "mergedesk bench users: %s, %d end users with an e-mail and a phone identity each, GOMAXPROCS %d, %s/%s\n",

@@ -83,7 +83,7 @@ func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	dialect := db.Dialect()
-	if err := db.SetBulkCache(ctx, c.CacheMiB); err != nil {
+	if err := db.BeginBulk(ctx, c.CacheMiB); err != nil {
 		db.Close()
 		return err
 	}

@@ -1,7 +1,12 @@
 package identity
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -78,4 +83,46 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q,%q -> %q,%q,%v", v, s, n, s2, n2, err)
 		}
 	})
+}
+
+// TestNANPFastPathAgrees checks the fast path against libphonenumber itself on
+// random numbers in every common format, in and out of NANP regions.
+func TestNANPFastPathAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	formats := []string{"(%s) %s-%s", "%s-%s-%s", "%s.%s.%s", "+1 %s %s %s", "1 %s %s %s", "%s%s%s", "+1-%s-%s-%s", "+1 (%s) %s-%s"}
+	fast := 0
+	for i := 0; i < 20000; i++ {
+		area, exch, line := fmt.Sprintf("%03d", rng.IntN(1000)), fmt.Sprintf("%03d", rng.IntN(1000)), fmt.Sprintf("%04d", rng.IntN(10000))
+		v := fmt.Sprintf(formats[rng.IntN(len(formats))], area, exch, line)
+		for _, region := range []string{"US", "CA", "DE", "GB"} {
+			got, ok := nanp(v, region)
+			if !ok {
+				continue
+			}
+			fast++
+			n, err := phonenumbers.Parse(v, region)
+			if err != nil || !phonenumbers.IsPossibleNumber(n) {
+				t.Fatalf("fast path accepted %q in %s, libphonenumber refuses: %v", v, region, err)
+			}
+			if want := phonenumbers.Format(n, phonenumbers.E164); got != want {
+				t.Fatalf("nanp(%q, %s) = %s, libphonenumber %s", v, region, got, want)
+			}
+		}
+	}
+	if fast < 10000 {
+		t.Errorf("fast path taken only %d times", fast)
+	}
+	if _, ok := nanp("030 1234567", "DE"); ok {
+		t.Error("fast path took a German number")
+	}
+	if !strings.HasPrefix(must(Phone("+1 415 555 0100", "DE")), "+1415") {
+		t.Error("+1 number in another region")
+	}
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

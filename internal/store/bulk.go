@@ -617,14 +617,32 @@ func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
 	return ids, nil
 }
 
-// SetBulkCache sizes the SQLite writer's page cache for a long import, in MiB:
-// once the unique indexes outgrow the default cache, every insert would read
-// its B-tree pages back from the file. Only processes that exist to import
-// (`mergedesk import`, `mergedesk bench`) should call it; PostgreSQL ignores it.
-func (db *DB) SetBulkCache(ctx context.Context, mib int) error {
-	if db.dialect != dialectSQLite || mib <= 0 {
+// BeginBulk prepares SQLite's writer for a bulk load: a page cache of mib MiB, and
+// no automatic WAL checkpoints, so index pages rewritten by batch after batch
+// are copied back to the database once, by EndBulk, instead of every 1,000
+// pages. It does nothing on PostgreSQL.
+func (db *DB) BeginBulk(ctx context.Context, mib int) error {
+	if db.dialect != dialectSQLite {
 		return nil
 	}
-	_, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024))
+	if mib > 0 {
+		if _, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024)); err != nil {
+			return err
+		}
+	}
+	_, err := db.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0")
+	return err
+}
+
+// EndBulk checkpoints the WAL written by a bulk load into the database (so the
+// load's cost is all paid here) and restores automatic checkpoints.
+func (db *DB) EndBulk(ctx context.Context) error {
+	if db.dialect != dialectSQLite {
+		return nil
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint after bulk load: %w", err)
+	}
+	_, err := db.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000")
 	return err
 }
