@@ -40,8 +40,10 @@ type DB struct {
 	// or merges.
 	hook TicketHook
 
-	stmts  sync.Map // query text -> *sql.Stmt on the read pool
-	nstmts atomic.Int64
+	stmts   sync.Map // query text -> *sql.Stmt on the read pool
+	nstmts  atomic.Int64
+	wstmts  sync.Map // query text -> *sql.Stmt on SQLite's writer
+	nwstmts atomic.Int64
 
 	settingsMu sync.RWMutex
 	settings   *mergedesk.Settings
@@ -114,10 +116,12 @@ func (db *DB) Dialect() string { return db.dialect.String() }
 
 // Close closes every pool.
 func (db *DB) Close() error {
-	db.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
+	for _, m := range []*sync.Map{&db.stmts, &db.wstmts} {
+		m.Range(func(_, v any) bool {
+			v.(*sql.Stmt).Close()
+			return true
+		})
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -158,18 +162,68 @@ type Tx struct {
 	now time.Time
 	// after runs once the transaction has committed.
 	after []func()
+	// unseen are statements run unprepared (see stmt).
+	unseen []string
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(q), args...)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(q), args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(q), args...)
+}
+
+// stmt returns q prepared on SQLite's single writer connection, or nil the
+// first time q is seen. Parsing was a sixth of a small write transaction's time.
+// The writer's only connection is busy while a transaction runs, so new texts
+// are prepared after it ends (prepareSeen) and reused by later transactions.
+// PostgreSQL needs none of this: pgx caches prepared statements itself.
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	db := tx.db
+	if db.dialect != dialectSQLite {
+		return nil
+	}
+	st, ok := db.wstmts.Load(q)
+	if !ok {
+		if db.nwstmts.Load() < maxPrepared {
+			tx.unseen = append(tx.unseen, q)
+		}
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, st.(*sql.Stmt))
+}
+
+// prepareSeen prepares on the writer the statements a finished transaction ran
+// unprepared.
+func (db *DB) prepareSeen(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		if _, ok := db.wstmts.Load(q); ok || db.nwstmts.Load() >= maxPrepared {
+			continue
+		}
+		p, err := db.write.PrepareContext(context.WithoutCancel(ctx), q)
+		if err != nil {
+			continue
+		}
+		if _, loaded := db.wstmts.LoadOrStore(q, p); loaded {
+			p.Close()
+		} else {
+			db.nwstmts.Add(1)
+		}
+	}
 }
 
 // insert runs an INSERT ... RETURNING id and returns the id.
@@ -260,7 +314,10 @@ func (db *DB) update(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{tx: stx, db: db, now: db.Now()}
-	defer stx.Rollback()
+	defer func() {
+		stx.Rollback()
+		db.prepareSeen(ctx, tx.unseen)
+	}()
 	if err := fn(tx); err != nil {
 		return err
 	}
