@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,12 +214,16 @@ func channelMessage(r *randv2.Rand, users, unknownPct int) []byte {
 }
 
 func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtpAddr, email, token string, pid int, stdout io.Writer) error {
-	fmt.Fprintf(stdout, "server: %s (pid %d), SMTP %s; %d HTTP clients, %d SMTP clients, %d%% unknown senders\n",
-		baseURL, pid, smtpAddr, c.Concurrency, c.SMTPClients, c.UnknownPct)
 	auth := "Basic " + basicAuth(email+"/token", token)
 	tr := &http.Transport{MaxIdleConns: c.Concurrency, MaxIdleConnsPerHost: c.Concurrency, MaxConnsPerHost: c.Concurrency}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	n, err := createBenchTriggers(ctx, client, baseURL, auth)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "server: %s (pid %d), SMTP %s; %d HTTP clients, %d SMTP clients, %d%% unknown senders, %d active triggers\n",
+		baseURL, pid, smtpAddr, c.Concurrency, c.SMTPClients, c.UnknownPct, n)
 
 	post := func(r *randv2.Rand, l *latencies) {
 		body := channelMessage(r, c.Users, c.UnknownPct)
@@ -315,6 +320,72 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 		fmt.Fprintf(stdout, "server memory: RSS %d MB, peak RSS %d MB\n", rss>>20, peak>>20)
 	}
 	return nil
+}
+
+// benchTriggers are the active triggers every measured message meets: the kind
+// of rule set a help desk accumulates. Most do not match most messages (they
+// test tags, priorities and statuses that new messages do not have, or
+// channels the load does not use); a few fire on a share of the load: tagging
+// SMS from new numbers, prioritising chat, a receipt mail to chat senders
+// (which have an e-mail address, so the outbox gets rows) and routing voice
+// calls to a group. GROUP is replaced by the id of a group created first.
+var benchTriggers = []string{
+	`{"title":"Tag new SMS","conditions":{"all":[{"field":"update_type","operator":"is","value":"Create"},{"field":"via_id","operator":"is","value":"sms"}]},"actions":[{"field":"current_tags","value":"sms new_number"}]}`,
+	`{"title":"Chat priority","conditions":{"all":[{"field":"update_type","operator":"is","value":"Create"},{"field":"via_id","operator":"is","value":"chat"},{"field":"priority","operator":"is","value":""}]},"actions":[{"field":"priority","value":"normal"}]}`,
+	`{"title":"Chat receipt","conditions":{"all":[{"field":"update_type","operator":"is","value":"Create"},{"field":"via_id","operator":"is","value":"chat"}]},"actions":[{"field":"notification_user","value":["requester_id","[Ticket #{{ticket.id}}] {{ticket.title}}","Hello {{ticket.requester.name}}, we received your chat and will reply soon."]}]}`,
+	`{"title":"Route voice","conditions":{"all":[{"field":"update_type","operator":"is","value":"Create"},{"field":"via_id","operator":"is","value":"voice"},{"field":"group_id","operator":"is","value":""}]},"actions":[{"field":"group_id","value":"GROUP"}]}`,
+	`{"title":"VIP urgent","conditions":{"all":[{"field":"current_tags","operator":"includes","value":"vip platinum"}]},"actions":[{"field":"priority","value":"urgent"}]}`,
+	`{"title":"VIP notify","conditions":{"all":[{"field":"current_tags","operator":"includes","value":"vip"},{"field":"update_type","operator":"is","value":"Change"}]},"actions":[{"field":"notification_user","value":["requester_id","VIP update on #{{ticket.id}}","{{ticket.status}}"]}]}`,
+	`{"title":"Urgent to tier 2","conditions":{"all":[{"field":"priority","operator":"is","value":"urgent"},{"field":"group_id","operator":"is_not","value":"GROUP"}]},"actions":[{"field":"group_id","value":"GROUP"}]}`,
+	`{"title":"Reopened by customer","conditions":{"all":[{"field":"update_type","operator":"is","value":"Change"},{"field":"status","operator":"value_previous","value":"solved"}]},"actions":[{"field":"current_tags","value":"reopened"}]}`,
+	`{"title":"WhatsApp tag","conditions":{"all":[{"field":"via_id","operator":"is","value":"whatsapp"}]},"actions":[{"field":"current_tags","value":"whatsapp"}]}`,
+	`{"title":"Facebook tag","conditions":{"all":[{"field":"via_id","operator":"is","value":"facebook"}]},"actions":[{"field":"current_tags","value":"social facebook"}]}`,
+	`{"title":"Twitter tag","conditions":{"all":[{"field":"via_id","operator":"is","value":"twitter"}]},"actions":[{"field":"current_tags","value":"social twitter"}]}`,
+	`{"title":"Mail on hold","conditions":{"all":[{"field":"via_id","operator":"is","value":"email"},{"field":"status","operator":"is","value":"hold"}]},"actions":[{"field":"status","value":"open"}]}`,
+	`{"title":"Spam words","conditions":{"all":[{"field":"current_tags","operator":"includes","value":"spam phishing"}]},"actions":[{"field":"status","value":"solved"},{"field":"set_tags","value":"spam"}]}`,
+	`{"title":"Pending nudge","conditions":{"all":[{"field":"update_type","operator":"is","value":"Change"},{"field":"status","operator":"is","value":"pending"}]},"actions":[{"field":"current_tags","value":"awaiting_customer"}]}`,
+	`{"title":"High priority","conditions":{"all":[{"field":"priority","operator":"is","value":"high"},{"field":"current_tags","operator":"not_includes","value":"escalated"}]},"actions":[{"field":"current_tags","value":"escalated"}]}`,
+	`{"title":"Solved cleanup","conditions":{"all":[{"field":"status","operator":"value","value":"solved"}]},"actions":[{"field":"remove_tags","value":"awaiting_customer"}]}`,
+	`{"title":"Web form","conditions":{"all":[{"field":"update_type","operator":"is","value":"Create"},{"field":"via_id","operator":"is","value":"web"}]},"actions":[{"field":"current_tags","value":"web_form"}]}`,
+	`{"title":"Messaging","conditions":{"all":[{"field":"via_id","operator":"is","value":"native_messaging"}],"any":[{"field":"status","operator":"is","value":"new"},{"field":"status","operator":"is","value":"open"}]},"actions":[{"field":"current_tags","value":"messaging"}]}`,
+	`{"title":"Closed follow-up","conditions":{"all":[{"field":"status","operator":"is","value":"closed"}]},"actions":[{"field":"current_tags","value":"closed_followup"}]}`,
+	`{"title":"Low priority","conditions":{"all":[{"field":"priority","operator":"is","value":"low"},{"field":"update_type","operator":"is","value":"Create"}]},"actions":[{"field":"current_tags","value":"low_touch"}]}`,
+}
+
+// createBenchTriggers creates a group and benchTriggers through the API and
+// returns how many triggers are active.
+func createBenchTriggers(ctx context.Context, client *http.Client, baseURL, auth string) (int, error) {
+	post := func(path, body string) (map[string]any, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", baseURL+path, strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusCreated {
+			return nil, fmt.Errorf("POST %s: status %d: %s", path, resp.StatusCode, b)
+		}
+		var out map[string]any
+		return out, json.Unmarshal(b, &out)
+	}
+	g, err := post("/api/v2/groups.json", `{"group":{"name":"Tier 2"}}`)
+	if err != nil {
+		return 0, err
+	}
+	group, _ := g["group"].(map[string]any)
+	gid := strconv.FormatFloat(group["id"].(float64), 'f', -1, 64)
+	for _, t := range benchTriggers {
+		if _, err := post("/api/v2/triggers.json", `{"trigger":`+strings.ReplaceAll(t, "GROUP", gid)+`}`); err != nil {
+			return 0, err
+		}
+	}
+	return len(benchTriggers), nil
 }
 
 func sendOne(cl *smtp.Client, from, msg string) error {

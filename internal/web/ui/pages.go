@@ -56,7 +56,10 @@ type CustomerRow struct {
 	User   *mergedesk.User
 	Emails []string
 	Phones []string
-	Orgs   []string
+	// Handles are the other channel identities ("X (Twitter): annlee"), so a
+	// profile without an email can still be told apart.
+	Handles []string
+	Orgs    []string
 }
 
 func customerRow(u *mergedesk.User) CustomerRow {
@@ -67,6 +70,8 @@ func customerRow(u *mergedesk.User) CustomerRow {
 			row.Emails = append(row.Emails, id.Value)
 		case mergedesk.IdentityPhone:
 			row.Phones = append(row.Phones, id.Value)
+		default:
+			row.Handles = append(row.Handles, identityLabel(id.Type)+": "+id.Value)
 		}
 	}
 	if u.SharedPhone != nil {

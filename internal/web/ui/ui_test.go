@@ -603,6 +603,9 @@ func TestMergeFlow(t *testing.T) {
 			if got := texts(queryAll(ann, ".email")); !slices.Equal(got, []string{"ann@example.com", "ann.work@example.com"}) {
 				t.Errorf("Ann's emails: %q", got)
 			}
+			if got := text(query(ann, ".cand-handles")); got != "X (Twitter): annlee" {
+				t.Errorf("Ann's other handles: %q", got)
+			}
 			if got := text(query(ann, ".cand-orgs")); got != "Acme Corp" {
 				t.Errorf("Ann's organization: %q", got)
 			}
