@@ -158,3 +158,48 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func TestMigrateCommand(t *testing.T) {
+	for name, dsn := range storetest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			var out strings.Builder
+			for i := 0; i < 2; i++ { // idempotent
+				out.Reset()
+				if err := Run(context.Background(), []string{"migrate", "--db", dsn}, &out, io.Discard); err != nil {
+					t.Fatalf("migrate: %v", err)
+				}
+			}
+			if !strings.Contains(out.String(), "migrations applied to "+name) {
+				t.Errorf("migrate printed %q", out.String())
+			}
+		})
+	}
+}
+
+// TestBaseURL checks that --base-url, not the request's Host, builds url fields,
+// Location headers and paging links.
+func TestBaseURL(t *testing.T) {
+	m := &Main{Addr: "127.0.0.1:0", DB: "sqlite:" + t.TempDir() + "/b.db", BaseURL: "https://help.example.com",
+		AdminEmail: "root@example.com", AdminToken: "tok-base-url"}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	base := "http://" + m.Listener.Addr().String() + "/api/v2"
+	req, _ := http.NewRequest("POST", base+"/users", strings.NewReader(`{"user":{"name":"Ann","email":"ann@example.com"}}`))
+	req.Header.Set("Authorization", "Bearer tok-base-url")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "https://help.example.com/api/v2/users/") {
+		t.Errorf("Location = %q", loc)
+	}
+	_, body := get(t, base+"/users.json?per_page=1", "tok-base-url")
+	for _, want := range []string{`"url":"https://help.example.com/api/v2/users/`, `"next_page":"https://help.example.com/api/v2/users.json?page=2\u0026per_page=1"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("list lacks %s:\n%s", want, body)
+		}
+	}
+}
