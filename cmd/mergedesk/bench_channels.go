@@ -15,6 +15,7 @@ import (
 	"net/smtp"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
 	fs.IntVar(&c.SMTPClients, "smtp-clients", 4, "concurrent SMTP clients")
 	fs.DurationVar(&c.SMTPDuration, "smtp-duration", 15*time.Second, "measured time of the SMTP load")
+	fs.StringVar(&c.LoadProfile, "load-cpuprofile", "", "write a CPU profile of the API load (of the server too with --server inprocess)")
 	fs.IntVar(&c.UnknownPct, "unknown-pct", 10, "percentage of messages from unknown senders (captured as new users)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -263,7 +265,18 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 
 	cpu0, _ := bench.CPUTime(pid)
 	run(c.Concurrency, c.Warmup, post)
+	if c.LoadProfile != "" {
+		f, err := os.Create(c.LoadProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	l, elapsed := run(c.Concurrency, c.Duration, post)
+	pprof.StopCPUProfile()
 	cpu1, _ := bench.CPUTime(pid)
 	fmt.Fprintln(stdout, l.report("POST /api/v2/channels/messages", elapsed))
 	if cpu1 > cpu0 {

@@ -308,7 +308,7 @@ func (w *Worker) sendMail(m *store.OutboxMessage) error {
 	hdr("To", m.Recipient)
 	hdr("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	hdr("Date", time.Now().UTC().Format(time.RFC1123Z))
-	hdr("Message-ID", fmt.Sprintf("<outbox-%d.ticket-%d@mergedesk>", m.ID, m.TicketID))
+	hdr("Message-ID", m.MessageID()) // recorded for the ticket: replies thread onto it
 	hdr("Auto-Submitted", "auto-generated")
 	hdr("X-Mergedesk-Ticket-Id", strconv.FormatInt(m.TicketID, 10))
 	hdr("MIME-Version", "1.0")

@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -407,5 +410,264 @@ func TestReceiveMessageAttachments(t *testing.T) {
 		if err != nil || string(b) != "hello" {
 			t.Fatalf("content %q (%v), want hello", b, err)
 		}
+	})
+}
+
+// TestReceiveMessageConcurrentOutcomes sends many messages at once, some of
+// them refused only inside the transaction (a ticket that does not exist, a
+// suspended sender, an invalid CC, a ticket hook that refuses), so that on
+// SQLite they share transactions with valid ones. Each must get its own
+// outcome; a refused message stores nothing (not even the user it captured
+// first) and runs none of its after-commit work.
+func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		known := mustTicketUser(t, db, mergedesk.NewUser{Name: "Kim", Email: "kim@example.com"})
+		sus := mustTicketUser(t, db, mergedesk.NewUser{Name: "Sus", Phone: "+1 415 555 0160"})
+		yes := true
+		if _, err := db.UpdateUser(ctx, sus.ID, mergedesk.UserUpdate{Suspended: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		existing := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "kim@example.com"}, Body: "first"})
+		var afterRuns sync.Map // body -> after-commit runs
+		db.SetTicketHook(func(ctx context.Context, tx *store.Tx, c *store.TicketChange) error {
+			body := c.Ticket.Description
+			if c.Audit != nil {
+				for _, e := range c.Audit.Events {
+					if e.Type == store.EventComment {
+						body, _ = e.Fields["body"].(string)
+					}
+				}
+			}
+			if strings.HasPrefix(body, "refuse") {
+				return mergedesk.Invalid("base", mergedesk.CodeInvalid, "refused by the hook")
+			}
+			if err := c.Set("tags", "hooked", nil); err != nil {
+				return err
+			}
+			tx.After(func() {
+				n, _ := afterRuns.LoadOrStore(body, new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
+			})
+			return nil
+		})
+		t.Cleanup(func() { db.SetTicketHook(nil) })
+		users0, tickets0 := countRows(t, db)
+
+		type outcome struct {
+			res *store.Received
+			err error
+		}
+		const n = 50
+		msgs := make([]store.InboundMessage, n)
+		wantField := make([]string, n) // "" for a valid message
+		for i := range n {
+			unknown := store.Contact{Type: "email", Value: fmt.Sprintf("new-%d@example.com", i)}
+			body := fmt.Sprintf("message %d", i)
+			switch i % 10 {
+			case 0: // captures its sender, then names a ticket that does not exist
+				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body, TicketID: 1 << 40, ExplicitTicket: true}
+				wantField[i] = "ticket_id"
+			case 1:
+				msgs[i] = phoneMsg("sms", "(415) 555-0160", body)
+				wantField[i] = "requester"
+			case 2: // captures its sender, then meets an invalid CC
+				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body, CC: []store.Contact{{Type: "phone_number", Value: "nope"}}}
+				wantField[i] = "cc"
+			case 3: // captures its sender, creates a ticket, then the hook refuses
+				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: "refuse " + body}
+				wantField[i] = "base"
+			case 4:
+				msgs[i] = store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "KIM@example.com"}, Body: body,
+					TicketID: existing.Ticket.ID, ExplicitTicket: true}
+			case 5:
+				msgs[i] = store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "kim@example.com"}, Body: body}
+			default:
+				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body}
+			}
+		}
+		outs := make([]outcome, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				res, err := db.ReceiveMessage(ctx, msgs[i])
+				outs[i] = outcome{res, err}
+			})
+		}
+		wg.Wait()
+
+		var wantUsers, wantTickets int
+		for i, o := range outs {
+			m := msgs[i]
+			if wantField[i] != "" {
+				if o.err == nil || mergedesk.FieldCode(o.err, wantField[i]) == "" {
+					t.Errorf("message %d: err = %v, want one on %s", i, o.err, wantField[i])
+				}
+				continue
+			}
+			if o.err != nil {
+				t.Errorf("message %d: %v", i, o.err)
+				continue
+			}
+			res := o.res
+			switch i % 10 {
+			case 4:
+				if res.TicketCreated || res.Ticket.ID != existing.Ticket.ID || res.User.ID != known.ID {
+					t.Errorf("message %d: ticket %d (created %v) from user %d, want a comment on %d from %d",
+						i, res.Ticket.ID, res.TicketCreated, res.User.ID, existing.Ticket.ID, known.ID)
+				}
+			case 5:
+				wantTickets++
+				if !res.TicketCreated || res.User.ID != known.ID || res.UserCreated {
+					t.Errorf("message %d: user %d (created %v), ticket created %v; want a new ticket from %d", i, res.User.ID, res.UserCreated, res.TicketCreated, known.ID)
+				}
+			default:
+				wantUsers++
+				wantTickets++
+				if !res.TicketCreated || !res.UserCreated || res.User.Email() == nil || *res.User.Email() != m.From.Value {
+					t.Errorf("message %d: user %+v (created %v), want a new user %s", i, res.User, res.UserCreated, m.From.Value)
+				}
+			}
+			if res.Ticket.RequesterID != res.User.ID && i%10 != 4 {
+				t.Errorf("message %d: requester %d, want the sender %d", i, res.Ticket.RequesterID, res.User.ID)
+			}
+			if res.Audit == nil || !slices.ContainsFunc(res.Audit.Events, func(e mergedesk.Event) bool {
+				return e.Type == store.EventComment && e.Fields["body"] == m.Body
+			}) {
+				t.Errorf("message %d: audit %+v has no comment %q", i, res.Audit, m.Body)
+			}
+			if i%10 != 4 && !slices.Contains(res.Ticket.Tags, "hooked") {
+				t.Errorf("message %d: tags %v, want the hook's", i, res.Ticket.Tags)
+			}
+			if v, ok := afterRuns.Load(m.Body); !ok || v.(*atomic.Int64).Load() != 1 {
+				t.Errorf("message %d: after-commit work ran %v times, want once", i, v)
+			}
+		}
+		afterRuns.Range(func(k, _ any) bool {
+			if strings.HasPrefix(k.(string), "refuse") {
+				t.Errorf("after-commit work of refused message %q ran", k)
+			}
+			return true
+		})
+		if u, tk := countRows(t, db); u != users0+wantUsers || tk != tickets0+wantTickets {
+			t.Errorf("users %d→%d, tickets %d→%d; want +%d users, +%d tickets", users0, u, tickets0, tk, wantUsers, wantTickets)
+		}
+		// The senders of refused messages were not kept: writing again captures them.
+		for i := range n {
+			if wantField[i] == "" || msgs[i].From.Type != "email" {
+				continue
+			}
+			res := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: msgs[i].From, Body: "again"})
+			if !res.UserCreated {
+				t.Errorf("message %d: sender %s exists after its message was refused", i, msgs[i].From.Value)
+			}
+		}
+	})
+}
+
+// TestReceiveMessageResultIsStored checks that what ReceiveMessage returns
+// (taken from its transaction, not read back) is what was stored: the ticket
+// and sender as the read pool now sees them, the audit with the same events.
+func TestReceiveMessageResultIsStored(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		name, org := "Billing", "Acme"
+		g, err := db.CreateGroup(ctx, store.GroupWrite{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gid, domains := &g.ID, []string{"acme.test"}
+		if _, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: &org, GroupID: &gid, DomainNames: &domains}); err != nil {
+			t.Fatal(err)
+		}
+		mustTicketUser(t, db, mergedesk.NewUser{Name: "Bo", Email: "bo@example.com", Phone: "+14155550101"})
+		var last int64
+		for _, tt := range []struct {
+			name string
+			m    store.InboundMessage
+		}{
+			{"CapturedByDomain", store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "zed@acme.test"}, Body: "hi"}},
+			{"Known", store.InboundMessage{Channel: "voice", From: store.Contact{Type: "phone_number", Value: "(415) 555-0101", Name: "Caller"},
+				Subject: "Call", Body: "call me"}},
+			{"CapturedWithCCs", store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "+49 40 1234567"}, Body: "new",
+				CC: []store.Contact{{Type: "email", Value: "bo@example.com"}, {Type: "email", Value: "aa@example.com"}}}},
+			{"StrangerAppends", store.InboundMessage{Channel: "x", From: store.Contact{Type: "twitter", Value: "@who"}, Body: "reply", ExplicitTicket: true}},
+			{"Mail", store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "m@example.com"},
+				To: &store.Contact{Type: "email", Value: "support@example.com"}, Body: "mail", MessageID: "<a@example.com>"}},
+			{"MailReply", store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "n@example.com"}, Body: "re",
+				References: []string{"<a@example.com>"}, CC: []store.Contact{{Type: "email", Value: "zz@example.com"}}}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if tt.m.ExplicitTicket {
+					tt.m.TicketID = last
+				}
+				res := mustReceive(t, db, tt.m)
+				last = res.Ticket.ID
+				tk, err := db.Ticket(ctx, res.Ticket.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tk, res.Ticket); diff != "" {
+					t.Errorf("returned ticket differs from the stored one (-stored +returned):\n%s", diff)
+				}
+				u, err := db.User(ctx, res.User.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(u, res.User); diff != "" {
+					t.Errorf("returned sender differs from the stored one (-stored +returned):\n%s", diff)
+				}
+				a, err := db.TicketAudit(ctx, res.Ticket.ID, res.Audit.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				kinds := func(a *mergedesk.Audit) (out []string) {
+					for _, e := range a.Events {
+						out = append(out, fmt.Sprint(e.ID, e.Type, e.Fields["field_name"], e.Fields["value"], e.Fields["body"]))
+					}
+					return out
+				}
+				if diff := cmp.Diff(kinds(a), kinds(res.Audit)); diff != "" || a.AuthorID != res.Audit.AuthorID {
+					t.Errorf("returned audit differs from the stored one (-stored +returned):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkReceiveMessage measures inbound messages on SQLite from known
+// senders, one at a time (Serial) and from concurrent callers (Parallel,
+// which on SQLite share transactions).
+func BenchmarkReceiveMessage(b *testing.B) {
+	db := storetest.MustOpen(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+	ctx := context.Background()
+	const senders = 1000
+	sender := func(i int) store.Contact {
+		return store.Contact{Type: "phone_number", Value: fmt.Sprintf("+1 415 555 %04d", i%senders)}
+	}
+	for i := range senders {
+		if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "sms", From: sender(i), Body: "hello"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Serial", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		var seq atomic.Int64
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(seq.Add(1))
+				if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }

@@ -47,6 +47,10 @@ type DB struct {
 
 	settingsMu sync.RWMutex
 	settings   *mergedesk.Settings
+
+	// inbound combines SQLite's concurrent inbound messages into shared
+	// transactions (groupcommit.go).
+	inbound groupCommit
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://...") and runs the migrations.

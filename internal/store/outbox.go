@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -113,7 +114,25 @@ func (tx *Tx) Enqueue(ctx context.Context, m *OutboxMessage) error {
 		return fmt.Errorf("enqueue %s message: %w", m.Kind, err)
 	}
 	m.ID = id
+	if m.Kind == OutboxEmail && m.TicketID != 0 {
+		// Recorded with the message, so that a reply to the mail threads onto
+		// its ticket (api.md §13.2) however late the mail is delivered. The id
+		// is new (it names the outbox row), so no duplicate check is needed.
+		mid := m.MessageID()
+		if _, err := tx.exec(ctx, `INSERT INTO message_ids (ticket_id, audit_id, message_id, message_id_norm, direction, created_at)
+			SELECT ?, NULL, ?, ?, 'out', ? WHERE EXISTS (SELECT 1 FROM tickets WHERE id = ?)`,
+			m.TicketID, mid, normMessageID(mid), unix(tx.now), m.TicketID); err != nil {
+			return fmt.Errorf("record message id of outbox %d: %w", m.ID, err)
+		}
+	}
 	return nil
+}
+
+// MessageID is the Message-ID header of a mail message, recorded for its
+// ticket when the message was queued: replies that name it in In-Reply-To or
+// References thread onto the ticket.
+func (m *OutboxMessage) MessageID() string {
+	return fmt.Sprintf("<outbox-%d.ticket-%d@mergedesk>", m.ID, m.TicketID)
 }
 
 // OutboxMessage returns one message. Errors: RecordNotFound.
@@ -154,22 +173,43 @@ func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease 
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	kin := strings.TrimSuffix(strings.Repeat("?,", len(kinds)), ",")
-	due := "SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? AND kind IN (" + kin + ") ORDER BY next_attempt_at, id LIMIT ?"
-	dueArgs := func(now time.Time, n int) []any {
-		args := []any{OutboxPending, unix(now)}
+	// One query per kind, each a range of the outbox_due index; merged here.
+	const due = "SELECT id, next_attempt_at FROM outbox WHERE status = ? AND kind = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+	dueIDs := func(q querier, lock string, now time.Time, n int) ([]int64, error) {
+		type row struct{ id, at int64 }
+		var all []row
 		for _, k := range kinds {
-			args = append(args, k)
+			rows, err := q.query(ctx, due+lock, OutboxPending, k, unix(now), n)
+			if err != nil {
+				return nil, fmt.Errorf("due outbox: %w", err)
+			}
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.id, &r.at); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				all = append(all, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 		}
-		return append(args, n)
+		slices.SortFunc(all, func(a, b row) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
+		ids := make([]int64, 0, min(n, len(all)))
+		for _, r := range all[:min(n, len(all))] {
+			ids = append(ids, r.id)
+		}
+		return ids, nil
 	}
 	// Look on the read pool first: an idle outbox costs no write transaction.
-	if ids, err := scanIDs(db.r().query(ctx, due, dueArgs(db.Now(), 1)...)); err != nil || len(ids) == 0 {
+	if ids, err := dueIDs(db.r(), "", db.Now(), 1); err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var out []*OutboxMessage
 	err := db.Update(ctx, func(tx *Tx) error {
-		ids, err := scanIDs(tx.query(ctx, due+tx.db.dialect.forUpdate(), dueArgs(tx.now, limit)...))
+		ids, err := dueIDs(tx, tx.db.dialect.forUpdate(), tx.now, limit)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
