@@ -111,7 +111,15 @@ func Phone(s, region string) (string, error) {
 	if err != nil || !phonenumbers.IsPossibleNumber(n) {
 		return "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid phone number", s)
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	e := phonenumbers.Format(n, phonenumbers.E164)
+	// The stored form must be a fixed point: libphonenumber strips a national
+	// prefix from some nonsense numbers on every pass (+4900000000000 becomes
+	// +490000000000, then +49000000000), and a value that changes when entered
+	// again would escape the uniqueness check (M28).
+	if again, err := phonenumbers.Parse(e, region); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e {
+		return "", mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: %s is not a valid phone number", s)
+	}
+	return e, nil
 }
 
 // ValidRegion reports whether r is a region the phone library knows.

@@ -31,7 +31,7 @@ func TestPhoneRegion(t *testing.T) {
 }
 
 func TestPhoneInvalid(t *testing.T) {
-	for _, in := range []string{"", "abc", "12", "+1 415 555 0100 ext", "1234567890123456789012", "555-CALL-NOW"} {
+	for _, in := range []string{"", "abc", "12", "+1 415 555 0100 ext", "1234567890123456789012", "555-CALL-NOW", "+4900000000000"} {
 		if _, err := Phone(in, "US"); mergedesk.FieldCode(err, "value") != mergedesk.CodeInvalid {
 			t.Errorf("Phone(%q) err = %v, want InvalidValue", in, err)
 		}
