@@ -381,9 +381,7 @@ func (b *mergeBench) mergeBesideReaders(ctx context.Context, p mergePair, r *run
 			r.readIdle = append(r.readIdle, s.lat)
 		}
 	}
-	if len(r.readDuring) == 0 {
-		return errors.New("no read started during the merge")
-	}
+	// A small fixture can merge before any read starts; the report says so.
 	return b.settle(ctx)
 }
 
@@ -422,7 +420,11 @@ func (b *mergeBench) report(w io.Writer, rs []runResult) error {
 	ratio := float64(pct(merges, 0.5)) / float64(pct(bares, 0.5))
 	fmt.Fprintf(w, "ratio MergeUsers / bare SQL (medians): %.2fx\n", ratio)
 	fmt.Fprintln(w, "rows written by both checked identical on every run (audits, events and their data, CCs, requesters, identities, users)")
-	if b.c.Readers > 0 {
+	if b.c.Readers > 0 && len(during) == 0 {
+		row("MergeUsers beside readers", loaded)
+		fmt.Fprintln(w, "reads during merges: none started while a merge ran (the merges were too short to overlap a read)")
+	}
+	if b.c.Readers > 0 && len(during) > 0 {
 		row("MergeUsers beside readers", loaded)
 		fmt.Fprintf(w, "reads during merges (%d HTTP clients, GET /users/{id} and /users/{id}/tickets/requested of another user): %d reads, p50 %s, p99 %s, max %s, errors %d",
 			b.c.Readers, len(during), fmtMS(pct(during, 0.5)), fmtMS(pct(during, 0.99)), fmtMS(slices.Max(during)), readErrors)
@@ -455,7 +457,10 @@ func (b *mergeBench) report(w io.Writer, rs []runResult) error {
 	fmt.Fprintln(w)
 	verdict(pct(merges, 0.95) <= target, "MergeUsers p95 %s <= %s on %s", fmtMS(pct(merges, 0.95)), fmtMS(target), b.dialect)
 	verdict(ratio <= mergeTargetRatio, "MergeUsers median %.2fx the bare SQL's <= %.0fx", ratio, mergeTargetRatio)
-	if b.c.Readers > 0 {
+	if b.c.Readers > 0 && len(during) == 0 && b.c.Tickets == 10_000 {
+		verdict(false, "reads keep being served during a merge: no read overlapped a merge, nothing measured")
+	}
+	if b.c.Readers > 0 && len(during) > 0 {
 		// Served means no read waited for the merge to commit: the slowest read
 		// stays well under the merge's own duration.
 		verdict(readErrors == 0 && slices.Max(during) < pct(loaded, 0.5)/2,
