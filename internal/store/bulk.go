@@ -617,25 +617,18 @@ func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
 	return ids, nil
 }
 
-// BeginBulk prepares SQLite's writer for a bulk load: a page cache of mib MiB, and
-// no automatic WAL checkpoints, so index pages rewritten by batch after batch
-// are copied back to the database once, by EndBulk, instead of every 1,000
-// pages. It does nothing on PostgreSQL.
+// BeginBulk prepares SQLite's writer for a bulk load: a page cache of mib MiB.
+// It does nothing on PostgreSQL.
 func (db *DB) BeginBulk(ctx context.Context, mib int) error {
-	if db.dialect != dialectSQLite {
+	if db.dialect != dialectSQLite || mib <= 0 {
 		return nil
 	}
-	if mib > 0 {
-		if _, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024)); err != nil {
-			return err
-		}
-	}
-	_, err := db.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0")
+	_, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024))
 	return err
 }
 
-// EndBulk checkpoints the WAL written by a bulk load into the database (so the
-// load's cost is all paid here) and restores automatic checkpoints.
+// EndBulk checkpoints the whole WAL a bulk load wrote into the database, so the
+// load's cost is all paid (and measured) before it returns.
 func (db *DB) EndBulk(ctx context.Context) error {
 	if db.dialect != dialectSQLite {
 		return nil
@@ -643,6 +636,5 @@ func (db *DB) EndBulk(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return fmt.Errorf("checkpoint after bulk load: %w", err)
 	}
-	_, err := db.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000")
-	return err
+	return nil
 }
