@@ -43,6 +43,7 @@ type DB struct {
 	// ckpt runs SQLite's WAL checkpoints (nil on PostgreSQL).
 	ckpt               *sql.DB
 	stopCkpt, ckptDone chan struct{}
+	closeCkpt          sync.Once
 
 	stmts   sync.Map // query text -> *sql.Stmt on the read pool
 	nstmts  atomic.Int64
@@ -137,9 +138,11 @@ func (db *DB) Dialect() string { return db.dialect.String() }
 // Close closes every pool.
 func (db *DB) Close() error {
 	if db.ckpt != nil {
-		close(db.stopCkpt)
-		<-db.ckptDone
-		db.ckpt.Close()
+		db.closeCkpt.Do(func() {
+			close(db.stopCkpt)
+			<-db.ckptDone
+			db.ckpt.Close()
+		})
 	}
 	for _, m := range []*sync.Map{&db.stmts, &db.wstmts} {
 		m.Range(func(_, v any) bool {
