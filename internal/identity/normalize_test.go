@@ -126,3 +126,46 @@ func must(s string, err error) string {
 	}
 	return s
 }
+
+// TestCompactAgrees checks that parsing the compact form gives what
+// libphonenumber gives for the number as written, across regions and formats.
+func TestCompactAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	formats := []string{"+%s %s %s", "00%s (%s) %s", "+%s-%s-%s", "+%s%s%s", "+%s (0%s) %s", "0%[2]s %[3]s", "0%[2]s/%[3]s", "(0%[2]s) %[3]s", "%[2]s.%[3]s"}
+	codes := map[string]string{"49": "DE", "44": "GB", "33": "FR", "39": "IT", "61": "AU", "81": "JP", "1": "US", "55": "BR", "91": "IN"}
+	checked := 0
+	for i := 0; i < 3000; i++ {
+		for cc, region := range codes {
+			area := fmt.Sprint(rng.IntN(900) + 10)
+			sub := fmt.Sprintf("%0*d", 4+rng.IntN(5), rng.IntN(100000000))
+			v := fmt.Sprintf(formats[rng.IntN(len(formats))], cc, area, sub)
+			// api.md §3.3: a leading 00 is international in every region.
+			oracle := v
+			if strings.HasPrefix(oracle, "00") {
+				oracle = "+" + oracle[2:]
+			}
+			for _, r := range []string{region, "US"} {
+				n, err := phonenumbers.Parse(oracle, r)
+				if err != nil || !phonenumbers.IsPossibleNumber(n) {
+					continue
+				}
+				want := phonenumbers.Format(n, phonenumbers.E164)
+				got, err := Phone(v, r)
+				if err != nil {
+					// Refused only as not a fixed point (leading zeros).
+					if !n.GetItalianLeadingZero() {
+						t.Fatalf("Phone(%q, %s) refused what libphonenumber reads as %s: %v", v, r, want, err)
+					}
+					continue
+				}
+				if got != want {
+					t.Fatalf("Phone(%q, %s) = %s, libphonenumber %s", v, r, got, want)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 7000 {
+		t.Errorf("only %d numbers checked", checked)
+	}
+}

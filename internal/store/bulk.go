@@ -617,10 +617,16 @@ func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
 	return ids, nil
 }
 
-// BeginBulk prepares SQLite's writer for a bulk load: a page cache of mib MiB.
-// It does nothing on PostgreSQL.
+// BeginBulk prepares SQLite's writer for a bulk load: a page cache of mib MiB,
+// and no background checkpoints, so index pages rewritten by batch after batch
+// are copied back to the database once, by EndBulk. It does nothing on
+// PostgreSQL.
 func (db *DB) BeginBulk(ctx context.Context, mib int) error {
-	if db.dialect != dialectSQLite || mib <= 0 {
+	if db.dialect != dialectSQLite {
+		return nil
+	}
+	db.bulk.Store(true)
+	if mib <= 0 {
 		return nil
 	}
 	_, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024))
@@ -633,6 +639,7 @@ func (db *DB) EndBulk(ctx context.Context) error {
 	if db.dialect != dialectSQLite {
 		return nil
 	}
+	defer db.bulk.Store(false)
 	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return fmt.Errorf("checkpoint after bulk load: %w", err)
 	}

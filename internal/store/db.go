@@ -44,6 +44,8 @@ type DB struct {
 	ckpt               *sql.DB
 	stopCkpt, ckptDone chan struct{}
 	closeCkpt          sync.Once
+	// bulk pauses background checkpoints during a bulk load (BeginBulk).
+	bulk atomic.Bool
 
 	stmts   sync.Map // query text -> *sql.Stmt on the read pool
 	nstmts  atomic.Int64
@@ -174,6 +176,9 @@ func (db *DB) checkpoints() {
 			// The last connection to close checkpoints and removes the WAL.
 			return
 		case <-t.C:
+			if db.bulk.Load() {
+				continue // EndBulk checkpoints once, at the end of the load
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 			cancel()
