@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
@@ -115,13 +114,11 @@ func prepareRows(users []mergedesk.NewUser, s mergedesk.Settings) []bulkRow {
 func prepareRow(nu *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
 	var r bulkRow
 	fail := func(err error) bulkRow { return bulkRow{err: err} }
-	r.name = strings.TrimSpace(nu.Name)
-	if r.name == "" {
-		return fail(mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank"))
+	name, err := checkName(nu.Name)
+	if err != nil {
+		return fail(err)
 	}
-	if utf8.RuneCountInString(r.name) > MaxNameLen {
-		return fail(mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen))
-	}
+	r.name = name
 	r.role = nu.Role
 	if r.role == "" {
 		r.role = mergedesk.RoleEndUser

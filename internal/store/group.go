@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -149,9 +148,9 @@ func updateGroup(ctx context.Context, tx *Tx, id int64, w GroupWrite) error {
 		args = append(args, v)
 	}
 	if w.Name != nil && strings.TrimSpace(*w.Name) != "" {
-		name := strings.TrimSpace(*w.Name)
-		if utf8.RuneCountInString(name) > MaxNameLen {
-			return mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+		name, err := checkName(*w.Name)
+		if err != nil {
+			return err
 		}
 		col("name", name)
 		col("name_norm", NameNorm(name))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -220,9 +219,9 @@ func updateOrganization(ctx context.Context, tx *Tx, id int64, w OrganizationWri
 		args = append(args, v)
 	}
 	if w.Name != nil && strings.TrimSpace(*w.Name) != "" {
-		name := strings.TrimSpace(*w.Name)
-		if utf8.RuneCountInString(name) > MaxNameLen {
-			return mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+		name, err := checkName(*w.Name)
+		if err != nil {
+			return err
 		}
 		col("name", name)
 		col("name_norm", NameNorm(name))

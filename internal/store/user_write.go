@@ -33,13 +33,23 @@ func (db *DB) CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.
 // NameNorm is the form names are matched and sorted by.
 func NameNorm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.User, error) {
-	name := strings.TrimSpace(nu.Name)
+// checkName trims a user, organization or group name and refuses a blank or
+// overlong one.
+func checkName(raw string) (string, error) {
+	name := strings.TrimSpace(raw)
 	if name == "" {
-		return nil, mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
+		return "", mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
 	}
 	if utf8.RuneCountInString(name) > MaxNameLen {
-		return nil, mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+		return "", mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+	}
+	return name, nil
+}
+
+func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.User, error) {
+	name, err := checkName(nu.Name)
+	if err != nil {
+		return nil, err
 	}
 	role := nu.Role
 	if role == "" {
@@ -191,10 +201,10 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate)
 		set = append(set, c+" = ?")
 		args = append(args, v)
 	}
-	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" {
-		name := strings.TrimSpace(*upd.Name)
-		if utf8.RuneCountInString(name) > MaxNameLen {
-			return mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" { // "" means no change (api.md §1.3)
+		name, err := checkName(*upd.Name)
+		if err != nil {
+			return err
 		}
 		col("name", name)
 		col("name_norm", NameNorm(name))
