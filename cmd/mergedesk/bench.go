@@ -130,17 +130,7 @@ func benchUsers(ctx context.Context, c benchConfig, stdout, stderr io.Writer) er
 		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 
 	// Import: a generator feeds batches to importWriters concurrent ImportUsers calls.
-	batches := make(chan importBatch, 2)
-	go func() {
-		defer close(batches)
-		for lo := 0; lo < c.Users && ctx.Err() == nil; lo += c.Batch {
-			b := importBatch{}
-			for i := lo; i < min(c.Users, lo+c.Batch); i++ {
-				b.users = append(b.users, bench.User(i))
-			}
-			batches <- b
-		}
-	}()
+	batches := syntheticBatches(ctx, c.Users, c.Batch)
 	var firstID, lastID int64
 	start := time.Now()
 	lastLog := start
@@ -381,4 +371,21 @@ func waitHealthy(ctx context.Context, base string) error {
 		}
 	}
 	return errors.New("bench: /healthz did not answer 200")
+}
+
+// syntheticBatches generates the bench's n synthetic end users (bench.User) in
+// batches of size, stopping early when ctx ends.
+func syntheticBatches(ctx context.Context, n, size int) <-chan importBatch {
+	batches := make(chan importBatch, 2)
+	go func() {
+		defer close(batches)
+		for lo := 0; lo < n && ctx.Err() == nil; lo += size {
+			b := importBatch{}
+			for i := lo; i < min(n, lo+size); i++ {
+				b.users = append(b.users, bench.User(i))
+			}
+			batches <- b
+		}
+	}()
+	return batches
 }

@@ -92,17 +92,7 @@ func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "mergedesk bench channels: %s, %d end users, GOMAXPROCS %d, %s/%s\n",
 		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-	batches := make(chan importBatch, 2)
-	go func() {
-		defer close(batches)
-		for lo := 0; lo < c.Users && ctx.Err() == nil; lo += c.Batch {
-			b := importBatch{}
-			for i := lo; i < min(c.Users, lo+c.Batch); i++ {
-				b.users = append(b.users, bench.User(i))
-			}
-			batches <- b
-		}
-	}()
+	batches := syntheticBatches(ctx, c.Users, c.Batch)
 	start := time.Now()
 	sum, err := importAll(ctx, db, batches, func(importBatch, store.ImportResult) {})
 	db.Close()

@@ -259,11 +259,7 @@ func (s *Server) createPostComment(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) getPostComment(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	cid, err := pathID(r, "cid")
+	id, cid, err := pathIDs(r, "id", "cid")
 	if err != nil {
 		return err
 	}
@@ -382,11 +378,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	sid, err := pathID(r, "sid")
+	id, sid, err := pathIDs(r, "id", "sid")
 	if err != nil {
 		return err
 	}

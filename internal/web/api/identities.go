@@ -53,11 +53,7 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
 }
 
 func identityPath(r *http.Request) (uid, id int64, err error) {
-	if uid, err = pathID(r, "uid"); err != nil {
-		return
-	}
-	id, err = pathID(r, "id")
-	return
+	return pathIDs(r, "uid", "id")
 }
 
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {

@@ -130,6 +130,16 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// pathIDs reads two id path values, such as a post and one of its comments.
+func pathIDs(r *http.Request, parent, child string) (int64, int64, error) {
+	p, err := pathID(r, parent)
+	if err != nil {
+		return 0, 0, err
+	}
+	c, err := pathID(r, child)
+	return p, c, err
+}
+
 // selfOrStaff refuses an end user acting on someone else (403).
 func selfOrStaff(r *http.Request, userID int64) error {
 	c := callerFrom(r.Context())
@@ -635,11 +645,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteAPIToken(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	tid, err := pathID(r, "token_id")
+	id, tid, err := pathIDs(r, "id", "token_id")
 	if err != nil {
 		return err
 	}
