@@ -42,3 +42,43 @@ type Group struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
+
+// GroupWrite is the writable part of a group. Nil fields are left alone on
+// update and take their defaults on create, where Name is required.
+type GroupWrite struct {
+	Name        *string
+	Description **string
+	// Default true makes this the account's only default group.
+	Default *bool
+}
+
+// MembershipFilter selects memberships in lists; the zero value selects all.
+type MembershipFilter struct {
+	UserID         *int64
+	OrganizationID *int64
+}
+
+// OrganizationFilter selects organizations in lists; the zero value selects all.
+type OrganizationFilter struct {
+	// ExternalID matches exactly, ignoring case (GET /organizations/search).
+	ExternalID *string
+	// Name matches the whole name, ignoring case.
+	Name *string
+}
+
+// OrganizationWrite is the writable part of an organization. Nil fields are left
+// alone on update and take their defaults on create, where Name is required.
+type OrganizationWrite struct {
+	Name           *string
+	ExternalID     **string
+	DomainNames    *[]string
+	GroupID        **int64
+	SharedTickets  *bool
+	SharedComments *bool
+	Details        **string
+	Notes          **string
+	Tags           *[]string
+	// OrganizationFields is merged into the stored fields; a nil value removes
+	// that key.
+	OrganizationFields map[string]any
+}

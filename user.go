@@ -140,3 +140,49 @@ type NewUser struct {
 type UserRelated struct {
 	Requested, CCd, Assigned int64
 }
+
+// ImportResult reports one ImportUsers call, row by row in input order.
+type ImportResult struct {
+	// IDs holds each row's new user id, or 0 when the row was skipped.
+	IDs []int64
+	// Errors holds why a row was skipped (a *mergedesk.Error such as
+	// DuplicateValue), or nil for an imported row.
+	Errors  []error
+	Created int
+	Skipped int
+}
+
+// MaxNameLen bounds user, organization and group names.
+const MaxNameLen = 255
+
+// DeletedUser is the record /deleted_users serves: the user as it was just before
+// it was deleted or merged away.
+type DeletedUser struct {
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Email             *string    `json:"email"`
+	Phone             *string    `json:"phone"`
+	SharedPhoneNumber *bool      `json:"shared_phone_number"`
+	RemotePhotoURL    *string    `json:"remote_photo_url"`
+	LocaleID          int64      `json:"locale_id"`
+	TimeZone          string     `json:"time_zone"`
+	OrganizationID    *int64     `json:"organization_id"`
+	Role              string     `json:"role"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	MergedIntoID      *int64     `json:"merged_into_id"`
+	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
+}
+
+// PhoneOf returns the user's phone and shared_phone_number values (api.md §2.1).
+func PhoneOf(u *User) (*string, *bool) {
+	if id := u.PrimaryIdentity(IdentityPhone); id != nil {
+		f := false
+		return &id.Value, &f
+	}
+	if u.SharedPhone != nil {
+		t := true
+		return u.SharedPhone, &t
+	}
+	return nil, nil
+}

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mergedesk/mergedesk"
+
 	"github.com/mergedesk/mergedesk/internal/bench"
 	"github.com/mergedesk/mergedesk/internal/store"
 )
@@ -134,7 +136,7 @@ func benchUsers(ctx context.Context, c benchConfig, stdout, stderr io.Writer) er
 	var firstID, lastID int64
 	start := time.Now()
 	lastLog := start
-	sum, err := importAll(ctx, db, batches, func(b importBatch, res store.ImportResult) {
+	sum, err := importAll(ctx, db, batches, func(b importBatch, res mergedesk.ImportResult) {
 		for _, id := range res.IDs {
 			if id != 0 && (firstID == 0 || id < firstID) {
 				firstID = id

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mergedesk/mergedesk"
+
 	"github.com/mergedesk/mergedesk/internal/bench"
 	"github.com/mergedesk/mergedesk/internal/store"
 )
@@ -94,7 +96,7 @@ func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writ
 		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	batches := syntheticBatches(ctx, c.Users, c.Batch)
 	start := time.Now()
-	sum, err := importAll(ctx, db, batches, func(importBatch, store.ImportResult) {})
+	sum, err := importAll(ctx, db, batches, func(importBatch, mergedesk.ImportResult) {})
 	db.Close()
 	if err != nil {
 		return err

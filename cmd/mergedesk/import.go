@@ -108,7 +108,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}()
 	const maxReported = 20
 	reported := 0
-	sum, err := importAll(ctx, db, batches, func(b importBatch, res store.ImportResult) {
+	sum, err := importAll(ctx, db, batches, func(b importBatch, res mergedesk.ImportResult) {
 		prog.addRows(len(b.users))
 		for i, e := range res.Errors {
 			if e != nil && reported < maxReported {
@@ -168,7 +168,7 @@ const importWriters = 2
 
 // importAll imports batches with importWriters concurrent ImportUsers calls,
 // calls done (serialised) after each, and ends the bulk load (db.EndBulk).
-func importAll(ctx context.Context, db *store.DB, batches <-chan importBatch, done func(importBatch, store.ImportResult)) (importSum, error) {
+func importAll(ctx context.Context, db *store.DB, batches <-chan importBatch, done func(importBatch, mergedesk.ImportResult)) (importSum, error) {
 	var (
 		mu    sync.Mutex
 		sum   importSum

@@ -175,7 +175,7 @@ func mergeActor(ctx context.Context, db *store.DB, email string) (*mergedesk.Use
 			return nil, fmt.Errorf("actor %s: %w", email, err)
 		}
 	} else {
-		admins, _, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleAdmin}}, store.Page{Size: 1})
+		admins, _, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleAdmin}}, mergedesk.Page{Size: 1})
 		if err != nil {
 			return nil, fmt.Errorf("find an admin: %w", err)
 		}

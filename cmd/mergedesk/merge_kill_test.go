@@ -350,11 +350,11 @@ func (k *killRig) check(p *killPair, applied bool, where string) {
 		t.Fatal(err)
 	}
 	tag := fmt.Sprintf("src-%d", p.n)
-	recs, _, err := k.db.UserMerges(ctx, &p.source, store.Page{})
+	recs, _, err := k.db.UserMerges(ctx, &p.source, mergedesk.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec *store.UserMerge
+	var rec *mergedesk.UserMerge
 	for _, r := range recs {
 		if r.SourceID == p.source {
 			rec = r

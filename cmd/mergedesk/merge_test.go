@@ -76,7 +76,7 @@ func (f *mergeFixture) assertNotMerged(t *testing.T) {
 	if err != nil || rel.Requested != 4 {
 		t.Errorf("source requests %d tickets (%v), want 4", rel.Requested, err)
 	}
-	ms, _, err := f.db.UserMerges(ctx, nil, store.Page{})
+	ms, _, err := f.db.UserMerges(ctx, nil, mergedesk.Page{})
 	if err != nil || len(ms) != 0 {
 		t.Errorf("merge records = %d (%v), want none", len(ms), err)
 	}
@@ -93,7 +93,7 @@ func (f *mergeFixture) assertMerged(t *testing.T, actor int64) {
 	if err != nil || rel.Requested != 4 {
 		t.Errorf("target requests %d tickets (%v), want 4", rel.Requested, err)
 	}
-	ms, _, err := f.db.UserMerges(ctx, nil, store.Page{})
+	ms, _, err := f.db.UserMerges(ctx, nil, mergedesk.Page{})
 	if err != nil || len(ms) != 1 || ms[0].ActorID != actor {
 		t.Errorf("merge records = %+v (%v), want one by %d", ms, err, actor)
 	}

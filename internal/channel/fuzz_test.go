@@ -9,7 +9,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/channel"
-	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
@@ -36,11 +35,11 @@ func FuzzMailToTicket(f *testing.F) {
 	inbox := &channel.Inbox{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx := context.Background()
 	counts := func(t *testing.T) (users, tickets int) {
-		_, ui, err := db.Users(ctx, mergedesk.UserFilter{}, store.Page{Size: 1})
+		_, ui, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{Size: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, ti, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 1})
+		_, ti, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

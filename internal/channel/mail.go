@@ -18,7 +18,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // MaxMailBytes is the largest mail accepted (api.md §13.2); larger mail is
@@ -45,7 +44,7 @@ func parseErrorf(sender bool, format string, args ...any) *ParseError {
 
 // Mail is a parsed inbound mail.
 type Mail struct {
-	Message store.InboundMessage
+	Message mergedesk.InboundMessage
 	// Automatic says why the mail is automatic (an auto-reply, bulk mail, a
 	// bounce or a loop), or is "". Automatic mail is accepted and dropped.
 	Automatic string
@@ -94,8 +93,8 @@ func ParseMail(raw []byte, envFrom string, rcpts []string) (m *Mail, err error) 
 	}
 	out := &Mail{}
 	msg := &out.Message
-	msg.Channel = store.ChannelEmail
-	msg.From = store.Contact{Type: mergedesk.IdentityEmail, Value: from.Address, Name: clean(from.Name)}
+	msg.Channel = mergedesk.ChannelEmail
+	msg.From = mergedesk.Contact{Type: mergedesk.IdentityEmail, Value: from.Address, Name: clean(from.Name)}
 
 	// CCs: every Cc, and every To other than a receiving address.
 	seen := map[string]bool{strings.ToLower(from.Address): true}
@@ -109,15 +108,15 @@ func ParseMail(raw []byte, envFrom string, rcpts []string) (m *Mail, err error) 
 				}
 				continue
 			}
-			if seen[addr] || !identity.ValidEmail(a.Address) || len(msg.CC) >= store.MaxMessageCCs {
+			if seen[addr] || !identity.ValidEmail(a.Address) || len(msg.CC) >= mergedesk.MaxMessageCCs {
 				continue
 			}
 			seen[addr] = true
-			msg.CC = append(msg.CC, store.Contact{Type: mergedesk.IdentityEmail, Value: a.Address, Name: clean(a.Name)})
+			msg.CC = append(msg.CC, mergedesk.Contact{Type: mergedesk.IdentityEmail, Value: a.Address, Name: clean(a.Name)})
 		}
 	}
 	if len(rcpts) > 0 {
-		msg.To = &store.Contact{Type: mergedesk.IdentityEmail, Value: strings.TrimSpace(rcpts[0]), Name: toName}
+		msg.To = &mergedesk.Contact{Type: mergedesk.IdentityEmail, Value: strings.TrimSpace(rcpts[0]), Name: toName}
 	}
 
 	msg.Subject = clean(env.GetHeader("Subject"))
@@ -137,7 +136,7 @@ func ParseMail(raw []byte, envFrom string, rcpts []string) (m *Mail, err error) 
 		if p == nil {
 			continue
 		}
-		msg.Attachments = append(msg.Attachments, store.Attachment{FileName: clean(p.FileName),
+		msg.Attachments = append(msg.Attachments, mergedesk.Attachment{FileName: clean(p.FileName),
 			ContentType: p.ContentType, Content: p.Content})
 	}
 	out.Automatic = automatic(env, envFrom, from.Address, receiving)

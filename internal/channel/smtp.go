@@ -15,12 +15,11 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Inbox turns raw mail into tickets.
 type Inbox struct {
-	DB     *store.DB
+	DB     Store
 	Logger *slog.Logger
 }
 
@@ -28,7 +27,7 @@ type Inbox struct {
 // through the store in one transaction. Automatic mail is dropped: the result
 // is nil and so is the error. Errors: *ParseError (nothing stored),
 // *mergedesk.Error from the store (nothing stored), or internal errors.
-func (in *Inbox) Deliver(ctx context.Context, raw []byte, envFrom string, rcpts []string) (*store.Received, error) {
+func (in *Inbox) Deliver(ctx context.Context, raw []byte, envFrom string, rcpts []string) (*mergedesk.Received, error) {
 	log := in.logger()
 	m, err := ParseMail(raw, envFrom, rcpts)
 	if err != nil {
@@ -55,7 +54,7 @@ func (in *Inbox) Deliver(ctx context.Context, raw []byte, envFrom string, rcpts 
 	}
 	if res.SkippedAttachments > 0 {
 		log.Warn("inbound mail: attachments skipped", append(attrs, "ticket_id", res.Ticket.ID,
-			"skipped", res.SkippedAttachments, "max_bytes", store.MaxAttachmentBytes, "max_count", store.MaxAttachments)...)
+			"skipped", res.SkippedAttachments, "max_bytes", mergedesk.MaxAttachmentBytes, "max_count", mergedesk.MaxAttachments)...)
 	}
 	// Every stored mail at Debug: at hundreds of mails a second an Info line
 	// each would cost more than parsing them; refusals and drops stay above.

@@ -96,7 +96,7 @@ func smtpCode(err error) int {
 // tickets returns every ticket, oldest first.
 func (e *mailEnv) tickets() []*mergedesk.Ticket {
 	e.t.Helper()
-	ts, _, err := e.db.Tickets(context.Background(), store.TicketFilter{}, store.Page{Size: 100})
+	ts, _, err := e.db.Tickets(context.Background(), mergedesk.TicketFilter{}, mergedesk.Page{Size: 100})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func (e *mailEnv) tickets() []*mergedesk.Ticket {
 
 func (e *mailEnv) counts() (users, tickets int) {
 	e.t.Helper()
-	_, ui, err := e.db.Users(context.Background(), mergedesk.UserFilter{}, store.Page{Size: 1})
+	_, ui, err := e.db.Users(context.Background(), mergedesk.UserFilter{}, mergedesk.Page{Size: 1})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (e *mailEnv) user(email string) *mergedesk.User {
 
 func (e *mailEnv) comments(ticketID int64) []mergedesk.Comment {
 	e.t.Helper()
-	cs, _, err := e.db.TicketComments(context.Background(), ticketID, store.Page{Size: 100})
+	cs, _, err := e.db.TicketComments(context.Background(), ticketID, mergedesk.Page{Size: 100})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -191,8 +191,8 @@ Message-ID: <first@example.com>
 `, "It does not boot."))
 		tk := e.tickets()[0]
 		solved := "solved"
-		if _, _, err := e.db.UpdateTicket(ctx, tk.ID, store.TicketInput{Status: &solved},
-			store.TicketWriter{ActorID: tk.RequesterID, Via: mergedesk.NewVia("api")}); err != nil {
+		if _, _, err := e.db.UpdateTicket(ctx, tk.ID, mergedesk.TicketInput{Status: &solved},
+			mergedesk.TicketWriter{ActorID: tk.RequesterID, Via: mergedesk.NewVia("api")}); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("SubjectTag", func(t *testing.T) {
@@ -226,8 +226,8 @@ References: <unknown@x> <first@example.com>
 		})
 		t.Run("ClosedOpensFollowUp", func(t *testing.T) {
 			closed := "closed"
-			if _, _, err := e.db.UpdateTicket(ctx, tk.ID, store.TicketInput{Status: &closed},
-				store.TicketWriter{ActorID: tk.RequesterID, Via: mergedesk.NewVia("api")}); err != nil {
+			if _, _, err := e.db.UpdateTicket(ctx, tk.ID, mergedesk.TicketInput{Status: &closed},
+				mergedesk.TicketWriter{ActorID: tk.RequesterID, Via: mergedesk.NewVia("api")}); err != nil {
 				t.Fatal(err)
 			}
 			e.mustSend(mail(`

@@ -41,7 +41,7 @@ const (
 // already has users other than one bootstrap admin it does nothing and
 // returns nil.
 func Load(ctx context.Context, db *store.DB) ([]Login, error) {
-	users, info, err := db.Users(ctx, mergedesk.UserFilter{}, store.Page{Size: 2})
+	users, info, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{Size: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func Load(ctx context.Context, db *store.DB) ([]Login, error) {
 		return nil, fmt.Errorf("demo admin: %w", err)
 	}
 	l := &loader{ctx: ctx, srv: &api.Server{DB: db, BaseURL: "http://demo.invalid"},
-		as:  store.Principal{ID: admin.ID, Role: mergedesk.RoleAdmin},
+		as:  mergedesk.Principal{ID: admin.ID, Role: mergedesk.RoleAdmin},
 		rng: rand.New(rand.NewPCG(2024, 5)), now: time.Now().UTC().Truncate(time.Hour)}
 	return l.load(admin.ID)
 }
@@ -66,7 +66,7 @@ func Load(ctx context.Context, db *store.DB) ([]Login, error) {
 type loader struct {
 	ctx context.Context
 	srv *api.Server
-	as  store.Principal
+	as  mergedesk.Principal
 	rng *rand.Rand
 	now time.Time
 	err error

@@ -26,7 +26,7 @@ func TestLoad(t *testing.T) {
 				t.Errorf("token of %s = %+v, %v; want role %s", l.Email, p, err, l.Role)
 			}
 		}
-		_, info, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleEndUser}}, store.Page{})
+		_, info, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleEndUser}}, mergedesk.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestLoad(t *testing.T) {
 		counts := map[string]int{}
 		total := 0
 		for page := 0; ; page++ {
-			ts, info, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 100, Offset: page * 100})
+			ts, info, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 100, Offset: page * 100})
 			if err != nil {
 				t.Fatal(err)
 			}

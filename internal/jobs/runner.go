@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Item processes one item of a job and returns its result entry (without
@@ -21,7 +20,7 @@ type Item func(ctx context.Context, ownerID int64, item json.RawMessage) map[str
 
 // Runner runs queued jobs in the background.
 type Runner struct {
-	DB     *store.DB
+	DB     Store
 	Logger *slog.Logger
 
 	mu       sync.Mutex

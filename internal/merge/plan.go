@@ -65,15 +65,6 @@ type Input struct {
 	CCsChanged int
 }
 
-// Field is one row of the field-by-field outcome (api.md §12.3).
-type Field struct {
-	Field       string `json:"field"`
-	Rule        string `json:"rule"`
-	Outcome     string `json:"outcome"`
-	SourceValue any    `json:"source_value"`
-	TargetValue any    `json:"target_value"`
-}
-
 // IdentityMove is one source identity going to the target (M13, M16, M27).
 type IdentityMove struct {
 	mergedesk.Identity
@@ -85,7 +76,7 @@ type IdentityMove struct {
 // Plan is the decided outcome of a merge.
 type Plan struct {
 	Blockers []mergedesk.FieldError
-	Fields   []Field
+	Fields   []mergedesk.MergeField
 	// Result is the target as it will be after the merge.
 	Result *mergedesk.User
 	Moves  []IdentityMove
@@ -230,7 +221,7 @@ func Decide(in Input) *Plan {
 	sortIdentities(res.Identities)
 
 	row := func(field, rule, outcome string, sv, tv any) {
-		p.Fields = append(p.Fields, Field{Field: field, Rule: rule, Outcome: outcome, SourceValue: sv, TargetValue: tv})
+		p.Fields = append(p.Fields, mergedesk.MergeField{Field: field, Rule: rule, Outcome: outcome, SourceValue: sv, TargetValue: tv})
 	}
 	pick := func(sourceHas, targetHas bool, ifBoth, ifSourceOnly string) string {
 		switch {

@@ -151,13 +151,13 @@ func TestCheckDescriptions(t *testing.T) {
 }
 
 // fieldMap indexes a plan's fields by name and checks they come in §12.3 order.
-func fieldMap(t *testing.T, p *merge.Plan) map[string]merge.Field {
+func fieldMap(t *testing.T, p *merge.Plan) map[string]mergedesk.MergeField {
 	t.Helper()
 	order := []string{"name", "email", "emails", "phone", "phone_numbers", "shared_phone_number", "identities", "locale",
 		"time_zone", "organization_id", "organizations", "tags", "details", "notes", "photo", "user_fields",
 		"external_id", "help_center"}
 	var names []string
-	out := map[string]merge.Field{}
+	out := map[string]mergedesk.MergeField{}
 	for _, f := range p.Fields {
 		names = append(names, f.Field)
 		out[f.Field] = f

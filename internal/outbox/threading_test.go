@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mergedesk/mergedesk"
+
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/mergedesk/mergedesk/internal/channel"
@@ -78,9 +80,9 @@ func TestNotificationReplyThreads(t *testing.T) {
 		ctx := context.Background()
 		eng := trigger.Install(db)
 		title := "Acknowledge"
-		conds := store.Conditions{All: []store.Condition{{Field: "update_type", Operator: "is", Value: "Create"}}}
-		acts := []store.Action{{Field: "notification_user", Value: []string{"requester_id", "We got your message", "Hello {{ticket.requester.name}}"}}}
-		if _, err := db.CreateTrigger(ctx, store.TriggerWrite{Title: &title, Conditions: &conds, Actions: &acts}); err != nil {
+		conds := mergedesk.Conditions{All: []mergedesk.Condition{{Field: "update_type", Operator: "is", Value: "Create"}}}
+		acts := []mergedesk.Action{{Field: "notification_user", Value: []string{"requester_id", "We got your message", "Hello {{ticket.requester.name}}"}}}
+		if _, err := db.CreateTrigger(ctx, mergedesk.TriggerWrite{Title: &title, Conditions: &conds, Actions: &acts}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -107,7 +109,7 @@ func TestNotificationReplyThreads(t *testing.T) {
 
 		sendMail(t, addr, "ann@example.com", "From: Ann <ann@example.com>\r\nTo: support@mergedesk.test\r\nSubject: Broken printer\r\n"+
 			"Message-ID: <first@example.com>\r\n\r\nIt prints nothing.\r\n")
-		ts, _, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 10})
+		ts, _, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 10})
 		if err != nil || len(ts) != 1 {
 			t.Fatalf("tickets %v (%v), want the one the mail opened", ts, err)
 		}
@@ -124,18 +126,18 @@ func TestNotificationReplyThreads(t *testing.T) {
 
 		sendMail(t, addr, "ann@example.com", "From: Ann <ann@example.com>\r\nTo: support@mergedesk.test\r\nSubject: Re: We got your message\r\n"+
 			"Message-ID: <second@example.com>\r\nIn-Reply-To: "+mid+"\r\nReferences: "+mid+"\r\n\r\nStill nothing.\r\n")
-		ts, _, err = db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 10})
+		ts, _, err = db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 10})
 		if err != nil || len(ts) != 1 {
 			t.Fatalf("%d tickets (%v) after the reply to %s, want it appended to ticket %d", len(ts), err, mid, ticket.ID)
 		}
-		as, _, err := db.TicketAudits(ctx, ticket.ID, store.Page{Size: 10})
+		as, _, err := db.TicketAudits(ctx, ticket.ID, mergedesk.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var bodies []string
 		for _, a := range as {
 			for _, e := range a.Events {
-				if e.Type == store.EventComment {
+				if e.Type == mergedesk.EventComment {
 					bodies = append(bodies, fmt.Sprint(e.Fields["body"]))
 				}
 			}

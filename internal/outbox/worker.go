@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Defaults of a Worker.
@@ -43,7 +42,7 @@ const (
 // Worker delivers due outbox messages in the background. Set its fields, then
 // Start it; Stop ends it.
 type Worker struct {
-	DB     *store.DB
+	DB     Store
 	Logger *slog.Logger
 	// SMTPRelay is the outbound relay (host:port). Empty keeps mail in the
 	// outbox, pending, until a relay is configured.
@@ -150,9 +149,9 @@ func (w *Worker) loop(ctx context.Context) {
 // RunOnce claims the messages due now and delivers them, returning how many it
 // claimed. The background loop calls it; tests may call it directly.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	kinds := []string{store.OutboxWebhook}
+	kinds := []string{mergedesk.OutboxWebhook}
 	if w.SMTPRelay != "" {
-		kinds = append(kinds, store.OutboxEmail)
+		kinds = append(kinds, mergedesk.OutboxEmail)
 	}
 	ms, err := w.DB.ClaimOutbox(ctx, kinds, batchSize, DefaultLease)
 	if err != nil || len(ms) == 0 {
@@ -182,13 +181,13 @@ type attemptError struct {
 
 func (e *attemptError) Error() string { return e.msg }
 
-func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) error {
+func (w *Worker) deliver(ctx context.Context, m *mergedesk.OutboxMessage) error {
 	var status int
 	var err error
 	switch m.Kind {
-	case store.OutboxWebhook:
+	case mergedesk.OutboxWebhook:
 		status, err = w.sendWebhook(ctx, m)
-	case store.OutboxEmail:
+	case mergedesk.OutboxEmail:
 		err = w.sendMail(m)
 	default:
 		err = &attemptError{msg: fmt.Sprintf("unknown message kind %q", m.Kind)}
@@ -214,7 +213,7 @@ func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) error {
 		if backoff == nil {
 			backoff = Backoff
 		}
-		t := w.DB.Now().Add(max(backoff(m.Attempts), ae.retryAfter))
+		t := time.Now().Add(max(backoff(m.Attempts), ae.retryAfter))
 		retryAt = &t
 		log.Warn("outbox attempt failed, will retry", "err", ae.msg, "status", ae.status, "retry_at", t)
 	} else {
@@ -238,7 +237,7 @@ var contentTypes = map[string]string{
 	"form_encoded": "application/x-www-form-urlencoded",
 }
 
-func (w *Worker) sendWebhook(ctx context.Context, m *store.OutboxMessage) (int, error) {
+func (w *Worker) sendWebhook(ctx context.Context, m *mergedesk.OutboxMessage) (int, error) {
 	h, err := w.DB.Webhook(ctx, m.WebhookID)
 	if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
 		return 0, &attemptError{msg: "the webhook was deleted"}
@@ -294,7 +293,7 @@ func (w *Worker) sendWebhook(ctx context.Context, m *store.OutboxMessage) (int, 
 	}
 }
 
-func (w *Worker) sendMail(m *store.OutboxMessage) error {
+func (w *Worker) sendMail(m *mergedesk.OutboxMessage) error {
 	if m.Recipient == "" {
 		return &attemptError{msg: "the recipient has no email address"}
 	}

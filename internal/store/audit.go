@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"regexp"
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
@@ -30,17 +29,6 @@ import (
 //
 // Ids in values are strings, so a merge writes, for example,
 // '{"field_name":"requester_id","value":"' || CAST(? AS TEXT) || '","previous_value":"' || CAST(? AS TEXT) || '"}'.
-
-// Event types (api.md §7.1).
-const (
-	EventCreate         = "Create"
-	EventChange         = "Change"
-	EventComment        = "Comment"
-	EventEmailCcChange  = "EmailCcChange"
-	EventFollowerChange = "FollowerChange"
-	EventNotification   = "Notification"
-	EventExternal       = "External"
-)
 
 // DefaultAuditMetadata is the metadata of an audit that has nothing to add.
 const DefaultAuditMetadata = `{"system":{},"custom":{}}`
@@ -94,7 +82,7 @@ func loadAudits(ctx context.Context, q querier, ids []int64) ([]*mergedesk.Audit
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
 		fields := decodeObject(data)
-		if typ == EventComment {
+		if typ == mergedesk.EventComment {
 			fields["author_id"] = author.Int64
 			fields["body"] = body.String
 			fields["plain_body"] = body.String
@@ -142,7 +130,7 @@ func insertAudit(ctx context.Context, tx *Tx, a *mergedesk.Audit) error {
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
 		var author, public, body any
 		data := e.Fields
-		if e.Type == EventComment {
+		if e.Type == mergedesk.EventComment {
 			author, public, body = e.Fields["author_id"], e.Fields["public"], e.Fields["body"]
 			data = map[string]any{"html_body": e.Fields["html_body"]}
 		}
@@ -167,9 +155,9 @@ func insertAudit(ctx context.Context, tx *Tx, a *mergedesk.Audit) error {
 }
 
 // TicketAudits lists the audits of a non-deleted ticket, oldest first.
-func (db *DB) TicketAudits(ctx context.Context, ticketID int64, p Page) ([]*mergedesk.Audit, PageInfo, error) {
+func (db *DB) TicketAudits(ctx context.Context, ticketID int64, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error) {
 	if err := ticketExists(ctx, db.r(), ticketID); err != nil {
-		return nil, PageInfo{}, err
+		return nil, mergedesk.PageInfo{}, err
 	}
 	ids, info, err := pageIDs(ctx, db.r(), "audits", "ticket_id = ?", []any{ticketID}, p)
 	if err != nil {
@@ -211,7 +199,7 @@ func (db *DB) TicketAuditCount(ctx context.Context, ticketID int64) (int, error)
 // AllAudits lists the audits of every non-deleted ticket (archived included) in
 // (created_at, id) order, descending when p.Desc (GET /ticket_audits). Cursor
 // paging only: p.Cursor is implied.
-func (db *DB) AllAudits(ctx context.Context, p Page) ([]*mergedesk.Audit, PageInfo, error) {
+func (db *DB) AllAudits(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error) {
 	p.Cursor = true
 	ids, info, err := pageSorted(ctx, db.r(), "audits", "ticket_id IN (SELECT id FROM tickets WHERE deleted = FALSE)", nil, p, "created_at")
 	if err != nil {
@@ -223,9 +211,9 @@ func (db *DB) AllAudits(ctx context.Context, p Page) ([]*mergedesk.Audit, PageIn
 
 // TicketComments lists the comments of a non-deleted ticket, oldest first unless
 // p.Desc.
-func (db *DB) TicketComments(ctx context.Context, ticketID int64, p Page) ([]mergedesk.Comment, PageInfo, error) {
+func (db *DB) TicketComments(ctx context.Context, ticketID int64, p mergedesk.Page) ([]mergedesk.Comment, mergedesk.PageInfo, error) {
 	if err := ticketExists(ctx, db.r(), ticketID); err != nil {
-		return nil, PageInfo{}, err
+		return nil, mergedesk.PageInfo{}, err
 	}
 	ids, info, err := pageIDs(ctx, db.r(), "events", "ticket_id = ? AND type = 'Comment'", []any{ticketID}, p)
 	if err != nil {
@@ -293,18 +281,4 @@ func commentHTML(body string) string {
 	}
 	b.WriteString("</div>")
 	return b.String()
-}
-
-var (
-	htmlBreaks = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</div>|</li>|</h[1-6]>`)
-	htmlTags   = regexp.MustCompile(`<[^>]*>`)
-	blankLines = regexp.MustCompile(`\n{3,}`)
-)
-
-// commentText reduces an HTML body to the plain text stored as the comment body.
-func commentText(h string) string {
-	s := htmlBreaks.ReplaceAllString(h, "\n")
-	s = htmlTags.ReplaceAllString(s, "")
-	s = html.UnescapeString(s)
-	return strings.TrimSpace(blankLines.ReplaceAllString(s, "\n\n"))
 }

@@ -13,16 +13,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mergedesk/mergedesk"
 )
 
 // pbkdf2Iterations follows OWASP's 2023 guidance for PBKDF2-HMAC-SHA256.
 const pbkdf2Iterations = 600_000
-
-// MinPasswordLen is the shortest password accepted.
-const MinPasswordLen = 8
 
 // HashPassword returns a salted PBKDF2-SHA256 hash of pw.
 func HashPassword(pw string) (string, error) {
@@ -63,8 +59,8 @@ func tokenHash(token string) string {
 }
 
 func setPassword(ctx context.Context, tx *Tx, userID int64, pw string) error {
-	if len(pw) < MinPasswordLen {
-		return mergedesk.Invalid("password", mergedesk.CodePasswordLength, "Password: is too short (minimum is %d characters)", MinPasswordLen)
+	if len(pw) < mergedesk.MinPasswordLen {
+		return mergedesk.Invalid("password", mergedesk.CodePasswordLength, "Password: is too short (minimum is %d characters)", mergedesk.MinPasswordLen)
 	}
 	h, err := HashPassword(pw)
 	if err != nil {
@@ -76,8 +72,8 @@ func setPassword(ctx context.Context, tx *Tx, userID int64, pw string) error {
 
 // SetPassword sets an active user's password.
 func (db *DB) SetPassword(ctx context.Context, userID int64, pw string) error {
-	if len(pw) < MinPasswordLen {
-		return mergedesk.Invalid("password", mergedesk.CodePasswordLength, "Password: is too short (minimum is %d characters)", MinPasswordLen)
+	if len(pw) < mergedesk.MinPasswordLen {
+		return mergedesk.Invalid("password", mergedesk.CodePasswordLength, "Password: is too short (minimum is %d characters)", mergedesk.MinPasswordLen)
 	}
 	return db.Update(ctx, func(tx *Tx) error {
 		if _, err := activeUser(ctx, tx, userID); err != nil {
@@ -87,24 +83,15 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, pw string) error {
 	})
 }
 
-// APIToken is an API token; Token is only set when it was just created.
-type APIToken struct {
-	ID          int64
-	UserID      int64
-	Description *string
-	Token       string
-	CreatedAt   time.Time
-}
-
 // CreateAPIToken creates a random token for a user. If value is not empty it is
 // registered as given (the bootstrap admin's MERGEDESK_ADMIN_TOKEN).
-func (db *DB) CreateAPIToken(ctx context.Context, userID int64, description *string, value string) (*APIToken, error) {
+func (db *DB) CreateAPIToken(ctx context.Context, userID int64, description *string, value string) (*mergedesk.APIToken, error) {
 	if value == "" {
 		b := make([]byte, 30)
 		rand.Read(b)
 		value = base64.RawURLEncoding.EncodeToString(b)
 	}
-	t := &APIToken{UserID: userID, Description: description, Token: value}
+	t := &mergedesk.APIToken{UserID: userID, Description: description, Token: value}
 	err := db.Update(ctx, func(tx *Tx) error {
 		if _, err := activeUser(ctx, tx, userID); err != nil {
 			return err
@@ -140,15 +127,15 @@ func (db *DB) EnsureAPIToken(ctx context.Context, userID int64, value string) er
 }
 
 // APITokens lists a user's tokens without their values.
-func (db *DB) APITokens(ctx context.Context, userID int64) ([]APIToken, error) {
+func (db *DB) APITokens(ctx context.Context, userID int64) ([]mergedesk.APIToken, error) {
 	rows, err := db.r().query(ctx, "SELECT id, user_id, description, created_at FROM api_tokens WHERE user_id = ? ORDER BY id", userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []APIToken{}
+	out := []mergedesk.APIToken{}
 	for rows.Next() {
-		var t APIToken
+		var t mergedesk.APIToken
 		var d sql.NullString
 		var c int64
 		if err := rows.Scan(&t.ID, &t.UserID, &d, &c); err != nil {
@@ -228,16 +215,10 @@ func (db *DB) EnsureAdmin(ctx context.Context, email, password string) (*mergede
 	return out, err
 }
 
-// Principal is an authenticated caller: who, and with which role.
-type Principal struct {
-	ID   int64
-	Role string
-}
-
 // TokenPrincipal resolves an API token to its active, unsuspended owner. When email
 // is not empty the token must belong to the user owning that email. It returns nil
 // when the credentials do not resolve.
-func (db *DB) TokenPrincipal(ctx context.Context, token, email string) (*Principal, error) {
+func (db *DB) TokenPrincipal(ctx context.Context, token, email string) (*mergedesk.Principal, error) {
 	q := `SELECT u.id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = ? AND u.active = TRUE AND u.suspended = FALSE`
 	args := []any{tokenHash(token)}
@@ -245,7 +226,7 @@ func (db *DB) TokenPrincipal(ctx context.Context, token, email string) (*Princip
 		q += ` AND EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id AND i.type = 'email' AND i.value_norm = ?)`
 		args = append(args, strings.ToLower(strings.TrimSpace(email)))
 	}
-	var p Principal
+	var p mergedesk.Principal
 	err := db.r().queryRow(ctx, q, args...).Scan(&p.ID, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -258,8 +239,8 @@ func (db *DB) TokenPrincipal(ctx context.Context, token, email string) (*Princip
 
 // PasswordPrincipal resolves an email and password to an active, unsuspended user,
 // or nil. It is slow on purpose (PBKDF2); callers cache successes.
-func (db *DB) PasswordPrincipal(ctx context.Context, email, password string) (*Principal, error) {
-	var p Principal
+func (db *DB) PasswordPrincipal(ctx context.Context, email, password string) (*mergedesk.Principal, error) {
+	var p mergedesk.Principal
 	var hash sql.NullString
 	err := db.r().queryRow(ctx, `SELECT u.id, u.role, u.password_hash FROM identities i JOIN users u ON u.id = i.user_id
 		WHERE i.type = 'email' AND i.value_norm = ? AND u.active = TRUE AND u.suspended = FALSE`,
@@ -281,8 +262,8 @@ func (db *DB) PasswordPrincipal(ctx context.Context, email, password string) (*P
 var dummyHash, _ = HashPassword("mergedesk-dummy-password")
 
 // PrincipalByID returns the active, unsuspended user id as a principal, or nil.
-func (db *DB) PrincipalByID(ctx context.Context, id int64) (*Principal, error) {
-	var p Principal
+func (db *DB) PrincipalByID(ctx context.Context, id int64) (*mergedesk.Principal, error) {
+	var p mergedesk.Principal
 	err := db.r().queryRow(ctx, "SELECT id, role FROM users WHERE id = ? AND active = TRUE AND suspended = FALSE", id).Scan(&p.ID, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -13,17 +13,6 @@ import (
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
-// ImportResult reports one ImportUsers call, row by row in input order.
-type ImportResult struct {
-	// IDs holds each row's new user id, or 0 when the row was skipped.
-	IDs []int64
-	// Errors holds why a row was skipped (a *mergedesk.Error such as
-	// DuplicateValue), or nil for an imported row.
-	Errors  []error
-	Created int
-	Skipped int
-}
-
 // bulkChunk is how many rows one multi-row INSERT carries. Users have 19
 // columns: 500 rows stay well below SQLite's 32,766 and PostgreSQL's 65,535
 // parameters while amortising the statement overhead.
@@ -38,15 +27,15 @@ const bulkChunk = 500
 // value — is skipped whole and reported in Errors; the others are imported.
 // Callers choose the batch size; 1,000 to 5,000 rows is a good range.
 // Passwords are not accepted here (PBKDF2 is slow on purpose; set them later).
-func (db *DB) ImportUsers(ctx context.Context, users []mergedesk.NewUser) (ImportResult, error) {
+func (db *DB) ImportUsers(ctx context.Context, users []mergedesk.NewUser) (mergedesk.ImportResult, error) {
 	s, err := db.Settings(ctx)
 	if err != nil {
-		return ImportResult{}, err
+		return mergedesk.ImportResult{}, err
 	}
 	rows := prepareRows(users, s)
-	var res ImportResult
+	var res mergedesk.ImportResult
 	for attempt := 0; ; attempt++ {
-		res = ImportResult{IDs: make([]int64, len(rows)), Errors: make([]error, len(rows))}
+		res = mergedesk.ImportResult{IDs: make([]int64, len(rows)), Errors: make([]error, len(rows))}
 		for i := range rows {
 			res.Errors[i] = rows[i].err
 		}
@@ -58,7 +47,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []mergedesk.NewUser) (Impor
 		}
 	}
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("import users: %w", err)
+		return mergedesk.ImportResult{}, fmt.Errorf("import users: %w", err)
 	}
 	for i := range res.IDs {
 		if res.IDs[i] != 0 {
@@ -225,7 +214,7 @@ func prepareRow(nu *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
 
 // importRows writes the rows that survive the duplicate checks. res.Errors
 // already holds the validation errors.
-func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *ImportResult) error {
+func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.ImportResult) error {
 	live := func(i int) bool { return res.Errors[i] == nil }
 
 	// Values other users already own.

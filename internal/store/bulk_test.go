@@ -65,7 +65,7 @@ func TestImportUsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		phone, _ := store.PhoneOf(bo)
+		phone, _ := mergedesk.PhoneOf(bo)
 		if bo.Name != "Bo Chen" || *bo.Email() != "Bo@Example.com" || *phone != "+14155550101" ||
 			*bo.ExternalID != "crm-2" || !cmp.Equal(bo.Tags, []string{"vip"}) {
 			t.Errorf("imported user = %+v, email %v, phone %v", bo, *bo.Email(), *phone)
@@ -99,7 +99,7 @@ func TestImportUsers(t *testing.T) {
 		if again.Created != 0 {
 			t.Errorf("re-import created %d users, want 0 (errors %v)", again.Created, again.Errors)
 		}
-		_, info, err := db.Users(ctx, mergedesk.UserFilter{}, store.Page{})
+		_, info, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{})
 		if err != nil || info.Total != 5 {
 			t.Errorf("users = %d, %v; want 5", info.Total, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -15,91 +14,18 @@ import (
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
-// Inbound channels (api.md §13). ChannelEmail is SMTP's; the others are what
-// POST /api/v2/channels/messages accepts.
-const ChannelEmail = "email"
-
-// MessageChannels are the channels of POST /api/v2/channels/messages.
-var MessageChannels = []string{"voice", "sms", "whatsapp", "messaging", "x", "facebook", "chat", "web"}
-
-// SenderTypes are the identity types a message's sender and CCs may be given as.
-var SenderTypes = []string{mergedesk.IdentityPhone, mergedesk.IdentityEmail, mergedesk.IdentityTwitter,
-	mergedesk.IdentityFacebook, mergedesk.IdentityMessaging}
-
 // phoneChannels write their sender into via as {"phone","name"} (§13.1 step 6).
 var phoneChannels = map[string]bool{"voice": true, "sms": true, "whatsapp": true}
 
 // Limits of an inbound message.
 const (
-	// MaxAttachmentBytes bounds one stored attachment; larger ones are skipped.
-	MaxAttachmentBytes = 7 << 20
-	// MaxAttachments bounds the attachments stored per message.
-	MaxAttachments = 20
-	// MaxMessageCCs bounds the CCs one message may add.
-	MaxMessageCCs = 50
+
 	// MaxSubjectLen bounds a stored subject, in characters.
 	MaxSubjectLen = 255
 	// maxReceiveAttempts bounds the retries of a message whose capture raced
 	// another transaction for the same identity.
 	maxReceiveAttempts = 5
 )
-
-// Contact is one party of an inbound message: an identity of type Type with
-// Value (any common format; normalised as api.md §3.3) and an optional display
-// name.
-type Contact struct {
-	Type  string
-	Value string
-	Name  string
-}
-
-// Attachment is a file that came with a message.
-type Attachment struct {
-	FileName    string
-	ContentType string
-	Content     []byte
-}
-
-// InboundMessage is one interaction arriving over a channel (api.md §13).
-type InboundMessage struct {
-	// Channel is ChannelEmail or one of MessageChannels.
-	Channel string
-	From    Contact
-	// To is the receiving address of a mail ({"address","name"} in via); nil
-	// for other channels.
-	To *Contact
-	// CC are further parties, resolved like From and added to the ticket's CCs.
-	CC      []Contact
-	Subject string
-	Body    string
-	// TicketID names the ticket to append to. With ExplicitTicket an unknown
-	// id is an error (the API's ticket_id); otherwise (a mail's "[#id]") an
-	// unknown id opens a new ticket.
-	TicketID       int64
-	ExplicitTicket bool
-	// MessageID is the mail's Message-ID; References are the ids of its
-	// In-Reply-To and References headers, most relevant first.
-	MessageID   string
-	References  []string
-	Attachments []Attachment
-}
-
-// Received is the outcome of ReceiveMessage.
-type Received struct {
-	Ticket *mergedesk.Ticket
-	// Audit is the audit as the transaction wrote it (event fields as built,
-	// not as read back by TicketAudits); nil for a Duplicate.
-	Audit *mergedesk.Audit
-	// User is the sender; nil for a Duplicate.
-	User          *mergedesk.User
-	UserCreated   bool
-	TicketCreated bool
-	// Duplicate is set when the mail's Message-ID was received before: nothing
-	// was written and Ticket is the ticket it went to.
-	Duplicate bool
-	// SkippedAttachments counts attachments not stored (too large or too many).
-	SkippedAttachments int
-}
 
 // errCaptureRace marks a transaction that lost a race to capture an identity: a
 // concurrent transaction created a user with the same value first. The whole
@@ -114,7 +40,7 @@ var errCaptureRace = errors.New("identity captured concurrently")
 // when that ticket is closed), running the ticket hook. Errors: RecordInvalid
 // (InvalidValue, BlankValue on channel, from, body, cc, ticket_id;
 // UserSuspended on requester).
-func (db *DB) ReceiveMessage(ctx context.Context, m InboundMessage) (*Received, error) {
+func (db *DB) ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*mergedesk.Received, error) {
 	if err := checkMessage(&m); err != nil {
 		return nil, err
 	}
@@ -125,7 +51,7 @@ func (db *DB) ReceiveMessage(ctx context.Context, m InboundMessage) (*Received, 
 		return nil, err
 	}
 	pm := prepareMessage(m, s.Phone.DefaultRegion)
-	var out *Received
+	var out *mergedesk.Received
 	if db.dialect == dialectSQLite {
 		// One writer: concurrent messages share transactions (groupcommit.go).
 		out, err = db.receiveGrouped(ctx, pm)
@@ -148,16 +74,16 @@ func (db *DB) ReceiveMessage(ctx context.Context, m InboundMessage) (*Received, 
 }
 
 // checkMessage validates what needs no database and trims m.
-func checkMessage(m *InboundMessage) error {
-	if m.Channel != ChannelEmail && !slices.Contains(MessageChannels, m.Channel) {
+func checkMessage(m *mergedesk.InboundMessage) error {
+	if m.Channel != mergedesk.ChannelEmail && !slices.Contains(mergedesk.MessageChannels, m.Channel) {
 		return mergedesk.Invalid("channel", mergedesk.CodeInvalid, "Channel: %q is not one of %s",
-			m.Channel, strings.Join(MessageChannels, ", "))
+			m.Channel, strings.Join(mergedesk.MessageChannels, ", "))
 	}
 	if err := checkContact(m.From, "from"); err != nil {
 		return err
 	}
-	if len(m.CC) > MaxMessageCCs {
-		return mergedesk.Invalid("cc", mergedesk.CodeTooLong, "Cc: at most %d entries", MaxMessageCCs)
+	if len(m.CC) > mergedesk.MaxMessageCCs {
+		return mergedesk.Invalid("cc", mergedesk.CodeTooLong, "Cc: at most %d entries", mergedesk.MaxMessageCCs)
 	}
 	for _, c := range m.CC {
 		if err := checkContact(c, "cc"); err != nil {
@@ -184,10 +110,10 @@ func checkMessage(m *InboundMessage) error {
 	return nil
 }
 
-func checkContact(c Contact, field string) error {
-	label := fieldLabel(field)
-	if !slices.Contains(SenderTypes, c.Type) {
-		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: type %q is not one of %s", label, c.Type, strings.Join(SenderTypes, ", "))
+func checkContact(c mergedesk.Contact, field string) error {
+	label := mergedesk.FieldLabel(field)
+	if !slices.Contains(mergedesk.SenderTypes, c.Type) {
+		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: type %q is not one of %s", label, c.Type, strings.Join(mergedesk.SenderTypes, ", "))
 	}
 	if strings.TrimSpace(c.Value) == "" {
 		return mergedesk.Invalid(field, mergedesk.CodeBlank, "%s: value cannot be blank", label)
@@ -200,7 +126,7 @@ func checkContact(c Contact, field string) error {
 
 // preparedMessage is a checked message with its contacts normalised.
 type preparedMessage struct {
-	InboundMessage
+	mergedesk.InboundMessage
 	from normContact
 	cc   []normContact
 }
@@ -209,12 +135,12 @@ type preparedMessage struct {
 // stored is the form kept, norm the comparable one; err is the normalisation's
 // error, reported when the transaction reaches the contact.
 type normContact struct {
-	Contact
+	mergedesk.Contact
 	stored, norm string
 	err          error
 }
 
-func prepareMessage(m InboundMessage, region string) preparedMessage {
+func prepareMessage(m mergedesk.InboundMessage, region string) preparedMessage {
 	pm := preparedMessage{InboundMessage: m, from: normalizeContact(m.From, region)}
 	for _, c := range m.CC {
 		pm.cc = append(pm.cc, normalizeContact(c, region))
@@ -222,16 +148,16 @@ func prepareMessage(m InboundMessage, region string) preparedMessage {
 	return pm
 }
 
-func normalizeContact(c Contact, region string) normContact {
+func normalizeContact(c mergedesk.Contact, region string) normContact {
 	n := normContact{Contact: c}
 	n.stored, n.norm, n.err = identity.Normalize(c.Type, c.Value, region)
 	return n
 }
 
 // receive is ReceiveMessage's transaction.
-func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook TicketHook) (*Received, error) {
+func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook mergedesk.TicketHook) (*mergedesk.Received, error) {
 	m := pm.InboundMessage
-	out := &Received{}
+	out := &mergedesk.Received{}
 
 	// A redelivered mail (same Message-ID) is recognised and not stored twice.
 	if id := normMessageID(m.MessageID); id != "" {
@@ -256,36 +182,36 @@ func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook TicketHook) (
 		return nil, mergedesk.Invalid("requester", mergedesk.CodeUserSuspended, "Requester: user %d is suspended", sender.ID)
 	}
 	out.User, out.UserCreated = sender, created
-	var ccs []CCRef
+	var ccs []mergedesk.CCRef
 	for _, c := range pm.cc {
 		u, _, _, err := resolveContact(ctx, tx, c, "cc")
 		if err != nil {
 			return nil, err
 		}
 		if u.ID != sender.ID && u.Active && !u.Suspended {
-			ccs = append(ccs, CCRef{UserID: u.ID})
+			ccs = append(ccs, mergedesk.CCRef{UserID: u.ID})
 		}
 	}
 
 	via := messageVia(m, stored, sender)
-	w := TicketWriter{ActorID: sender.ID, Via: via}
+	w := mergedesk.TicketWriter{ActorID: sender.ID, Via: via}
 	// The author defaults to the writer, the sender (no second user load).
-	comment := &CommentInput{Body: m.Body}
+	comment := &mergedesk.CommentInput{Body: m.Body}
 
 	// Which ticket does it thread onto?
 	target, err := threadTicket(ctx, tx, m)
 	if err != nil {
 		return nil, err
 	}
-	var c *TicketChange
+	var c *mergedesk.TicketChange
 	if target != nil && target.Status != "closed" && !target.Archived {
-		in := TicketInput{Comment: comment, AdditionalCollaborators: ccs}
+		in := mergedesk.TicketInput{Comment: comment, AdditionalCollaborators: ccs}
 		if target.Status == "pending" || target.Status == "hold" || target.Status == "solved" {
 			open := "open"
 			in.Status = &open
 		}
 		if sender.ID != target.RequesterID && !slices.Contains(target.EmailCCIDs, sender.ID) {
-			in.AdditionalCollaborators = append(in.AdditionalCollaborators, CCRef{UserID: sender.ID})
+			in.AdditionalCollaborators = append(in.AdditionalCollaborators, mergedesk.CCRef{UserID: sender.ID})
 		}
 		if c, err = updateTicket(ctx, tx, target.ID, in, w, hook); err != nil {
 			return nil, err
@@ -297,7 +223,7 @@ func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook TicketHook) (
 			subject = truncateRunes(subject, 60)
 		}
 		subject = truncateRunes(subject, MaxSubjectLen)
-		in := TicketInput{Subject: &subject, RequesterID: &sender.ID, Comment: comment, AdditionalCollaborators: ccs}
+		in := mergedesk.TicketInput{Subject: &subject, RequesterID: &sender.ID, Comment: comment, AdditionalCollaborators: ccs}
 		if target != nil {
 			in.ViaFollowupSourceID = &target.ID
 		}
@@ -344,7 +270,7 @@ func resolveContact(ctx context.Context, tx *Tx, c normContact, errField string)
 	if name == "" {
 		name = stored
 	}
-	name = truncateRunes(name, MaxNameLen)
+	name = truncateRunes(name, mergedesk.MaxNameLen)
 	nu := mergedesk.NewUser{Name: name}
 	switch c.Type {
 	case mergedesk.IdentityEmail:
@@ -399,7 +325,7 @@ func userByIdentity(ctx context.Context, tx *Tx, typ, norm string) (*mergedesk.U
 
 // messageVia is the via of a message's audit and new ticket (§13.1 step 6,
 // §13.2). stored is the sender's identity value as stored.
-func messageVia(m InboundMessage, stored string, sender *mergedesk.User) mergedesk.Via {
+func messageVia(m mergedesk.InboundMessage, stored string, sender *mergedesk.User) mergedesk.Via {
 	channel := m.Channel
 	switch channel {
 	case "messaging":
@@ -413,7 +339,7 @@ func messageVia(m InboundMessage, stored string, sender *mergedesk.User) mergede
 		name = sender.Name
 	}
 	switch {
-	case m.Channel == ChannelEmail:
+	case m.Channel == mergedesk.ChannelEmail:
 		v.Source.From = map[string]any{"address": stored, "name": name}
 		if m.To != nil {
 			v.Source.To = map[string]any{"address": m.To.Value, "name": m.To.Name}
@@ -428,7 +354,7 @@ func messageVia(m InboundMessage, stored string, sender *mergedesk.User) mergede
 
 // threadTicket returns the ticket a message continues, or nil for a new one:
 // the named ticket, else the ticket of a referenced Message-ID.
-func threadTicket(ctx context.Context, tx *Tx, m InboundMessage) (*mergedesk.Ticket, error) {
+func threadTicket(ctx context.Context, tx *Tx, m mergedesk.InboundMessage) (*mergedesk.Ticket, error) {
 	if m.TicketID > 0 {
 		t, err := loadTicket(ctx, tx, m.TicketID)
 		switch {
@@ -549,17 +475,17 @@ func normMessageID(s string) string {
 
 // storeAttachments stores the files of a message against the comment of the
 // audit c wrote; too large or too many are counted in out.SkippedAttachments.
-func storeAttachments(ctx context.Context, tx *Tx, c *TicketChange, files []Attachment, out *Received) error {
+func storeAttachments(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, files []mergedesk.Attachment, out *mergedesk.Received) error {
 	var eventID any
 	for _, e := range c.Audit.Events {
-		if e.Type == EventComment && e.ID != 0 {
+		if e.Type == mergedesk.EventComment && e.ID != 0 {
 			eventID = e.ID
 			break
 		}
 	}
 	stored := 0
 	for _, f := range files {
-		if len(f.Content) > MaxAttachmentBytes || stored >= MaxAttachments {
+		if len(f.Content) > mergedesk.MaxAttachmentBytes || stored >= mergedesk.MaxAttachments {
 			out.SkippedAttachments++
 			continue
 		}
@@ -584,28 +510,17 @@ func storeAttachments(ctx context.Context, tx *Tx, c *TicketChange, files []Atta
 	return nil
 }
 
-// StoredAttachment is an attachment as stored, without its content.
-type StoredAttachment struct {
-	ID          int64
-	TicketID    int64
-	AuditID     int64
-	FileName    string
-	ContentType string
-	Size        int64
-	CreatedAt   time.Time
-}
-
 // TicketAttachments lists the attachments stored for a ticket, oldest first.
-func (db *DB) TicketAttachments(ctx context.Context, ticketID int64) ([]StoredAttachment, error) {
+func (db *DB) TicketAttachments(ctx context.Context, ticketID int64) ([]mergedesk.StoredAttachment, error) {
 	rows, err := db.r().query(ctx, `SELECT id, ticket_id, audit_id, file_name, content_type, size, created_at
 		FROM attachments WHERE ticket_id = ? ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("list attachments of ticket %d: %w", ticketID, err)
 	}
 	defer rows.Close()
-	out := []StoredAttachment{}
+	out := []mergedesk.StoredAttachment{}
 	for rows.Next() {
-		var a StoredAttachment
+		var a mergedesk.StoredAttachment
 		var created int64
 		if err := rows.Scan(&a.ID, &a.TicketID, &a.AuditID, &a.FileName, &a.ContentType, &a.Size, &created); err != nil {
 			return nil, err

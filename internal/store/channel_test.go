@@ -17,7 +17,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
-func mustReceive(tb testing.TB, db *store.DB, m store.InboundMessage) *store.Received {
+func mustReceive(tb testing.TB, db *store.DB, m mergedesk.InboundMessage) *mergedesk.Received {
 	tb.Helper()
 	res, err := db.ReceiveMessage(context.Background(), m)
 	if err != nil {
@@ -26,8 +26,8 @@ func mustReceive(tb testing.TB, db *store.DB, m store.InboundMessage) *store.Rec
 	return res
 }
 
-func phoneMsg(channel, number, body string) store.InboundMessage {
-	return store.InboundMessage{Channel: channel, From: store.Contact{Type: mergedesk.IdentityPhone, Value: number}, Body: body}
+func phoneMsg(channel, number, body string) mergedesk.InboundMessage {
+	return mergedesk.InboundMessage{Channel: channel, From: mergedesk.Contact{Type: mergedesk.IdentityPhone, Value: number}, Body: body}
 }
 
 // countRows returns how many users and tickets exist, to check that a refused
@@ -35,11 +35,11 @@ func phoneMsg(channel, number, body string) store.InboundMessage {
 func countRows(tb testing.TB, db *store.DB) (users, tickets int) {
 	tb.Helper()
 	ctx := context.Background()
-	_, ui, err := db.Users(ctx, mergedesk.UserFilter{}, store.Page{Size: 1})
+	_, ui, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{Size: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	_, ti, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 1})
+	_, ti, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -53,30 +53,30 @@ func TestReceiveMessageChannels(t *testing.T) {
 				{Type: "messaging", Value: "msg-ann"}}})
 		tests := []struct {
 			channel  string
-			from     store.Contact
+			from     mergedesk.Contact
 			wantVia  string
 			wantFrom map[string]any
 		}{
-			{"voice", store.Contact{Type: "phone_number", Value: "(415) 555-0101", Name: "Caller"}, "voice",
+			{"voice", mergedesk.Contact{Type: "phone_number", Value: "(415) 555-0101", Name: "Caller"}, "voice",
 				map[string]any{"phone": "+14155550101", "name": "Caller"}},
-			{"sms", store.Contact{Type: "phone_number", Value: "415 555 0101"}, "sms",
+			{"sms", mergedesk.Contact{Type: "phone_number", Value: "415 555 0101"}, "sms",
 				map[string]any{"phone": "+14155550101", "name": "Ann"}},
-			{"whatsapp", store.Contact{Type: "phone_number", Value: "001 415 555 0101"}, "whatsapp",
+			{"whatsapp", mergedesk.Contact{Type: "phone_number", Value: "001 415 555 0101"}, "whatsapp",
 				map[string]any{"phone": "+14155550101", "name": "Ann"}},
-			{"messaging", store.Contact{Type: "messaging", Value: "msg-ann"}, "native_messaging",
+			{"messaging", mergedesk.Contact{Type: "messaging", Value: "msg-ann"}, "native_messaging",
 				map[string]any{"value": "msg-ann", "name": "Ann"}},
-			{"x", store.Contact{Type: "twitter", Value: "@annx"}, "twitter",
+			{"x", mergedesk.Contact{Type: "twitter", Value: "@annx"}, "twitter",
 				map[string]any{"value": "annx", "name": "Ann"}},
-			{"facebook", store.Contact{Type: "facebook", Value: "fb-ann"}, "facebook",
+			{"facebook", mergedesk.Contact{Type: "facebook", Value: "fb-ann"}, "facebook",
 				map[string]any{"value": "fb-ann", "name": "Ann"}},
-			{"chat", store.Contact{Type: "email", Value: "ANN@example.com"}, "chat",
+			{"chat", mergedesk.Contact{Type: "email", Value: "ANN@example.com"}, "chat",
 				map[string]any{"value": "ANN@example.com", "name": "Ann"}},
-			{"web", store.Contact{Type: "phone_number", Value: "+1 (415) 555-0101"}, "web",
+			{"web", mergedesk.Contact{Type: "phone_number", Value: "+1 (415) 555-0101"}, "web",
 				map[string]any{"value": "+14155550101", "name": "Ann"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.channel, func(t *testing.T) {
-				res := mustReceive(t, db, store.InboundMessage{Channel: tt.channel, From: tt.from, Body: "Hello from " + tt.channel})
+				res := mustReceive(t, db, mergedesk.InboundMessage{Channel: tt.channel, From: tt.from, Body: "Hello from " + tt.channel})
 				if res.User.ID != ann.ID || res.UserCreated {
 					t.Fatalf("sender = user %d (created %v), want Ann %d", res.User.ID, res.UserCreated, ann.ID)
 				}
@@ -98,7 +98,7 @@ func TestReceiveMessageChannels(t *testing.T) {
 			})
 		}
 		// Every interaction is on Ann's profile.
-		ts, _, err := db.Tickets(context.Background(), store.TicketFilter{RequesterID: &ann.ID}, store.Page{Size: 100})
+		ts, _, err := db.Tickets(context.Background(), mergedesk.TicketFilter{RequesterID: &ann.ID}, mergedesk.Page{Size: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,8 +127,8 @@ func TestReceiveMessageCapture(t *testing.T) {
 			}
 		})
 		t.Run("NameFromMessage", func(t *testing.T) {
-			res := mustReceive(t, db, store.InboundMessage{Channel: "x",
-				From: store.Contact{Type: "twitter", Value: "@NewPerson", Name: "New Person"}, Body: "hi"})
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "x",
+				From: mergedesk.Contact{Type: "twitter", Value: "@NewPerson", Name: "New Person"}, Body: "hi"})
 			if !res.UserCreated || res.User.Name != "New Person" || res.User.Role != mergedesk.RoleEndUser {
 				t.Fatalf("user %+v, want a new end user named New Person", res.User)
 			}
@@ -142,8 +142,8 @@ func TestReceiveMessageCapture(t *testing.T) {
 		})
 		t.Run("CCsResolvedAndCaptured", func(t *testing.T) {
 			bo := mustTicketUser(t, db, mergedesk.NewUser{Name: "Bo", Email: "bo@example.com"})
-			res := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "cy@example.com"},
-				Body: "cc my friends", CC: []store.Contact{{Type: "email", Value: "BO@example.com"}, {Type: "phone_number", Value: "+44 20 7946 0958", Name: "Di"}}})
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "cy@example.com"},
+				Body: "cc my friends", CC: []mergedesk.Contact{{Type: "email", Value: "BO@example.com"}, {Type: "phone_number", Value: "+44 20 7946 0958", Name: "Di"}}})
 			if len(res.Ticket.EmailCCIDs) != 2 || !slices.Contains(res.Ticket.EmailCCIDs, bo.ID) {
 				t.Fatalf("ccs %v, want Bo (%d) and a new user", res.Ticket.EmailCCIDs, bo.ID)
 			}
@@ -172,11 +172,11 @@ func TestReceiveMessageThreading(t *testing.T) {
 		first := mustReceive(t, db, phoneMsg("sms", "+14155550123", "My order is late"))
 		tid := first.Ticket.ID
 		pending := "pending"
-		if _, _, err := db.UpdateTicket(ctx, tid, store.TicketInput{Status: &pending}, ticketAPIWriter(first.User.ID)); err != nil {
+		if _, _, err := db.UpdateTicket(ctx, tid, mergedesk.TicketInput{Status: &pending}, ticketAPIWriter(first.User.ID)); err != nil {
 			t.Fatal(err)
 		}
 		t.Run("AppendReopens", func(t *testing.T) {
-			res := mustReceive(t, db, store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "415 555 0123"},
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "phone_number", Value: "415 555 0123"},
 				Body: "Any news?", TicketID: tid, ExplicitTicket: true})
 			if res.TicketCreated || res.Ticket.ID != tid || res.Ticket.Status != "open" {
 				t.Fatalf("ticket %d status %s created %v, want %d open appended", res.Ticket.ID, res.Ticket.Status, res.TicketCreated, tid)
@@ -185,12 +185,12 @@ func TestReceiveMessageThreading(t *testing.T) {
 				t.Errorf("requester was CC'd: %v", res.Ticket.EmailCCIDs)
 			}
 			ev := res.Audit.Events[0]
-			if ev.Type != store.EventComment || ev.Fields["author_id"] != res.User.ID || ev.Fields["body"] != "Any news?" {
+			if ev.Type != mergedesk.EventComment || ev.Fields["author_id"] != res.User.ID || ev.Fields["body"] != "Any news?" {
 				t.Errorf("first event %+v, want the sender's comment", ev)
 			}
 		})
 		t.Run("StrangerBecomesCC", func(t *testing.T) {
-			res := mustReceive(t, db, store.InboundMessage{Channel: "whatsapp", From: store.Contact{Type: "phone_number", Value: "+14155550124"},
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "whatsapp", From: mergedesk.Contact{Type: "phone_number", Value: "+14155550124"},
 				Body: "I am his wife", TicketID: tid, ExplicitTicket: true})
 			if !slices.Contains(res.Ticket.EmailCCIDs, res.User.ID) {
 				t.Fatalf("ccs %v, want the sender %d", res.Ticket.EmailCCIDs, res.User.ID)
@@ -198,24 +198,24 @@ func TestReceiveMessageThreading(t *testing.T) {
 		})
 		t.Run("ClosedOpensFollowUp", func(t *testing.T) {
 			closed := "closed"
-			if _, _, err := db.UpdateTicket(ctx, tid, store.TicketInput{Status: &closed}, ticketAPIWriter(first.User.ID)); err != nil {
+			if _, _, err := db.UpdateTicket(ctx, tid, mergedesk.TicketInput{Status: &closed}, ticketAPIWriter(first.User.ID)); err != nil {
 				t.Fatal(err)
 			}
-			res := mustReceive(t, db, store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "+14155550123"},
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "phone_number", Value: "+14155550123"},
 				Body: "Still late", TicketID: tid, ExplicitTicket: true})
 			if !res.TicketCreated || res.Ticket.ID == tid || res.Ticket.ViaFollowupSourceID == nil || *res.Ticket.ViaFollowupSourceID != tid {
 				t.Fatalf("ticket %+v, want a follow-up of %d", res.Ticket, tid)
 			}
 		})
 		t.Run("UnknownTicket", func(t *testing.T) {
-			_, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "+14155550123"},
+			_, err := db.ReceiveMessage(ctx, mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "phone_number", Value: "+14155550123"},
 				Body: "?", TicketID: 999999, ExplicitTicket: true})
 			if mergedesk.FieldCode(err, "ticket_id") != mergedesk.CodeInvalid {
 				t.Fatalf("err = %v, want ticket_id InvalidValue", err)
 			}
 		})
 		t.Run("MessageIDThreadsAndDedupes", func(t *testing.T) {
-			mail := store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "eve@example.com"},
+			mail := mergedesk.InboundMessage{Channel: mergedesk.ChannelEmail, From: mergedesk.Contact{Type: "email", Value: "eve@example.com"},
 				Subject: "Printer", Body: "It is on fire", MessageID: "<abc@mail.example>"}
 			a := mustReceive(t, db, mail)
 			again := mustReceive(t, db, mail)
@@ -226,7 +226,7 @@ func TestReceiveMessageThreading(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ref := range []string{"<ABC@mail.example>", "<out-1@mergedesk>"} {
-				reply := mustReceive(t, db, store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "eve@example.com"},
+				reply := mustReceive(t, db, mergedesk.InboundMessage{Channel: mergedesk.ChannelEmail, From: mergedesk.Contact{Type: "email", Value: "eve@example.com"},
 					Subject: "Re: Printer", Body: "Now it is out", MessageID: "<reply-" + ref[1:4] + "@mail.example>", References: []string{"<nothing@x>", ref}})
 				if reply.TicketCreated || reply.Ticket.ID != a.Ticket.ID {
 					t.Errorf("reply referencing %s: ticket %d created %v, want appended to %d", ref, reply.Ticket.ID, reply.TicketCreated, a.Ticket.ID)
@@ -240,18 +240,18 @@ func TestReceiveMessageOrganizationRouting(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		name := "Billing"
-		g, err := db.CreateGroup(ctx, store.GroupWrite{Name: &name})
+		g, err := db.CreateGroup(ctx, mergedesk.GroupWrite{Name: &name})
 		if err != nil {
 			t.Fatal(err)
 		}
 		org, gid := "Acme", &g.ID
 		domains := []string{"acme.test"}
-		o, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: &org, GroupID: &gid, DomainNames: &domains})
+		o, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: &org, GroupID: &gid, DomainNames: &domains})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Captured through domain mapping: the new user joins Acme, its ticket is routed.
-		res := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "zed@acme.test"}, Body: "hi"})
+		res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "zed@acme.test"}, Body: "hi"})
 		if res.Ticket.OrganizationID == nil || *res.Ticket.OrganizationID != o.ID || res.Ticket.GroupID == nil || *res.Ticket.GroupID != g.ID {
 			t.Fatalf("ticket org %v group %v, want %d and %d", res.Ticket.OrganizationID, res.Ticket.GroupID, o.ID, g.ID)
 		}
@@ -262,7 +262,7 @@ func TestReceiveMessageConcurrentCapture(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		const n = 20
-		for _, c := range []store.Contact{
+		for _, c := range []mergedesk.Contact{
 			{Type: "phone_number", Value: "+1 415 555 0199"},
 			{Type: "email", Value: "Race@Example.com"},
 			{Type: "twitter", Value: "@racer"},
@@ -273,7 +273,7 @@ func TestReceiveMessageConcurrentCapture(t *testing.T) {
 				errs := make(chan error, n)
 				for i := range n {
 					wg.Go(func() {
-						m := store.InboundMessage{Channel: "chat", From: c, Body: fmt.Sprintf("message %d", i)}
+						m := mergedesk.InboundMessage{Channel: "chat", From: c, Body: fmt.Sprintf("message %d", i)}
 						if i%2 == 1 && c.Type == "phone_number" {
 							m.From.Value = "(415) 555-0199"
 						}
@@ -294,7 +294,7 @@ func TestReceiveMessageConcurrentCapture(t *testing.T) {
 				if u := slices.Compact(users); len(u) != 1 {
 					t.Fatalf("%d simultaneous messages from one unknown %s created users %v, want one", n, c.Type, u)
 				}
-				ts, _, err := db.Tickets(ctx, store.TicketFilter{RequesterID: &users[0]}, store.Page{Size: 100})
+				ts, _, err := db.Tickets(ctx, mergedesk.TicketFilter{RequesterID: &users[0]}, mergedesk.Page{Size: 100})
 				if err != nil || len(ts) != n {
 					t.Fatalf("user %d requests %d tickets (%v), want %d", users[0], len(ts), err, n)
 				}
@@ -313,9 +313,9 @@ func TestReceiveMessageMergedHandle(t *testing.T) {
 		if _, _, err := db.MergeUsers(ctx, src.ID, dst.ID, admin.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []store.Contact{{Type: "twitter", Value: "@OldAnn"}, {Type: "phone_number", Value: "415 555 0111"},
+		for _, c := range []mergedesk.Contact{{Type: "twitter", Value: "@OldAnn"}, {Type: "phone_number", Value: "415 555 0111"},
 			{Type: "email", Value: "old-ann@example.com"}} {
-			res := mustReceive(t, db, store.InboundMessage{Channel: "web", From: c, Body: "it's me"})
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "web", From: c, Body: "it's me"})
 			if res.User.ID != dst.ID || res.UserCreated {
 				t.Errorf("%s %s: landed on user %d (created %v), want the merge target %d", c.Type, c.Value, res.User.ID, res.UserCreated, dst.ID)
 			}
@@ -333,11 +333,11 @@ func TestReceiveMessageConcurrentWithMerge(t *testing.T) {
 				Identities: []mergedesk.NewIdentity{{Type: "twitter", Value: handle}}})
 			dst := mustTicketUser(t, db, mergedesk.NewUser{Name: "Dst", Email: fmt.Sprintf("dst%d@example.com", round), Verified: true})
 			var wg sync.WaitGroup
-			var res *store.Received
+			var res *mergedesk.Received
 			var rerr, merr error
 			wg.Go(func() { _, _, merr = db.MergeUsers(ctx, src.ID, dst.ID, admin.ID, "") })
 			wg.Go(func() {
-				res, rerr = db.ReceiveMessage(ctx, store.InboundMessage{Channel: "x", From: store.Contact{Type: "twitter", Value: handle}, Body: "hi"})
+				res, rerr = db.ReceiveMessage(ctx, mergedesk.InboundMessage{Channel: "x", From: mergedesk.Contact{Type: "twitter", Value: handle}, Body: "hi"})
 			})
 			wg.Wait()
 			if merr != nil || rerr != nil {
@@ -361,21 +361,21 @@ func TestReceiveMessageBadInput(t *testing.T) {
 		users0, tickets0 := countRows(t, db)
 		tests := []struct {
 			name      string
-			m         store.InboundMessage
+			m         mergedesk.InboundMessage
 			field     string
 			wantCode  string
 			wantField string
 		}{
-			{"UnknownChannel", store.InboundMessage{Channel: "pigeon", From: store.Contact{Type: "email", Value: "a@b.c"}, Body: "x"}, "channel", mergedesk.CodeInvalid, ""},
-			{"UnknownFromType", store.InboundMessage{Channel: "sms", From: store.Contact{Type: "google", Value: "a@b.c"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
-			{"BlankFrom", store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "  "}, Body: "x"}, "from", mergedesk.CodeBlank, ""},
+			{"UnknownChannel", mergedesk.InboundMessage{Channel: "pigeon", From: mergedesk.Contact{Type: "email", Value: "a@b.c"}, Body: "x"}, "channel", mergedesk.CodeInvalid, ""},
+			{"UnknownFromType", mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "google", Value: "a@b.c"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
+			{"BlankFrom", mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "phone_number", Value: "  "}, Body: "x"}, "from", mergedesk.CodeBlank, ""},
 			{"InvalidPhone", phoneMsg("sms", "call me maybe", "x"), "from", mergedesk.CodeInvalid, ""},
 			{"ShortPhone", phoneMsg("sms", "12", "x"), "from", mergedesk.CodeInvalid, ""},
-			{"InvalidEmail", store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "not an address"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
+			{"InvalidEmail", mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "not an address"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
 			{"BlankBody", phoneMsg("sms", "+14155550100", " \n"), "body", mergedesk.CodeBlank, ""},
-			{"InvalidCC", store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "ok@example.com"}, Body: "x",
-				CC: []store.Contact{{Type: "phone_number", Value: "nope"}}}, "cc", mergedesk.CodeInvalid, ""},
-			{"ControlCharacters", store.InboundMessage{Channel: "messaging", From: store.Contact{Type: "messaging", Value: "a\x00b"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
+			{"InvalidCC", mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "ok@example.com"}, Body: "x",
+				CC: []mergedesk.Contact{{Type: "phone_number", Value: "nope"}}}, "cc", mergedesk.CodeInvalid, ""},
+			{"ControlCharacters", mergedesk.InboundMessage{Channel: "messaging", From: mergedesk.Contact{Type: "messaging", Value: "a\x00b"}, Body: "x"}, "from", mergedesk.CodeInvalid, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -394,10 +394,10 @@ func TestReceiveMessageBadInput(t *testing.T) {
 func TestReceiveMessageAttachments(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		res := mustReceive(t, db, store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "f@example.com"},
-			Body: "see attached", Attachments: []store.Attachment{
+		res := mustReceive(t, db, mergedesk.InboundMessage{Channel: mergedesk.ChannelEmail, From: mergedesk.Contact{Type: "email", Value: "f@example.com"},
+			Body: "see attached", Attachments: []mergedesk.Attachment{
 				{FileName: "a.txt", ContentType: "text/plain", Content: []byte("hello")},
-				{FileName: "big.bin", ContentType: "application/octet-stream", Content: make([]byte, store.MaxAttachmentBytes+1)},
+				{FileName: "big.bin", ContentType: "application/octet-stream", Content: make([]byte, mergedesk.MaxAttachmentBytes+1)},
 			}})
 		if res.SkippedAttachments != 1 {
 			t.Errorf("skipped %d, want the oversized one", res.SkippedAttachments)
@@ -428,13 +428,13 @@ func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
 		if _, err := db.UpdateUser(ctx, sus.ID, mergedesk.UserUpdate{Suspended: &yes}); err != nil {
 			t.Fatal(err)
 		}
-		existing := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "kim@example.com"}, Body: "first"})
+		existing := mustReceive(t, db, mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "kim@example.com"}, Body: "first"})
 		var afterRuns sync.Map // body -> after-commit runs
-		db.SetTicketHook(func(ctx context.Context, tx *store.Tx, c *store.TicketChange) error {
+		db.SetTicketHook(func(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange) error {
 			body := c.Ticket.Description
 			if c.Audit != nil {
 				for _, e := range c.Audit.Events {
-					if e.Type == store.EventComment {
+					if e.Type == mergedesk.EventComment {
 						body, _ = e.Fields["body"].(string)
 					}
 				}
@@ -455,35 +455,35 @@ func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
 		users0, tickets0 := countRows(t, db)
 
 		type outcome struct {
-			res *store.Received
+			res *mergedesk.Received
 			err error
 		}
 		const n = 50
-		msgs := make([]store.InboundMessage, n)
+		msgs := make([]mergedesk.InboundMessage, n)
 		wantField := make([]string, n) // "" for a valid message
 		for i := range n {
-			unknown := store.Contact{Type: "email", Value: fmt.Sprintf("new-%d@example.com", i)}
+			unknown := mergedesk.Contact{Type: "email", Value: fmt.Sprintf("new-%d@example.com", i)}
 			body := fmt.Sprintf("message %d", i)
 			switch i % 10 {
 			case 0: // captures its sender, then names a ticket that does not exist
-				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body, TicketID: 1 << 40, ExplicitTicket: true}
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: unknown, Body: body, TicketID: 1 << 40, ExplicitTicket: true}
 				wantField[i] = "ticket_id"
 			case 1:
 				msgs[i] = phoneMsg("sms", "(415) 555-0160", body)
 				wantField[i] = "requester"
 			case 2: // captures its sender, then meets an invalid CC
-				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body, CC: []store.Contact{{Type: "phone_number", Value: "nope"}}}
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: unknown, Body: body, CC: []mergedesk.Contact{{Type: "phone_number", Value: "nope"}}}
 				wantField[i] = "cc"
 			case 3: // captures its sender, creates a ticket, then the hook refuses
-				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: "refuse " + body}
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: unknown, Body: "refuse " + body}
 				wantField[i] = "base"
 			case 4:
-				msgs[i] = store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "KIM@example.com"}, Body: body,
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "KIM@example.com"}, Body: body,
 					TicketID: existing.Ticket.ID, ExplicitTicket: true}
 			case 5:
-				msgs[i] = store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "kim@example.com"}, Body: body}
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "kim@example.com"}, Body: body}
 			default:
-				msgs[i] = store.InboundMessage{Channel: "chat", From: unknown, Body: body}
+				msgs[i] = mergedesk.InboundMessage{Channel: "chat", From: unknown, Body: body}
 			}
 		}
 		outs := make([]outcome, n)
@@ -532,7 +532,7 @@ func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
 				t.Errorf("message %d: requester %d, want the sender %d", i, res.Ticket.RequesterID, res.User.ID)
 			}
 			if res.Audit == nil || !slices.ContainsFunc(res.Audit.Events, func(e mergedesk.Event) bool {
-				return e.Type == store.EventComment && e.Fields["body"] == m.Body
+				return e.Type == mergedesk.EventComment && e.Fields["body"] == m.Body
 			}) {
 				t.Errorf("message %d: audit %+v has no comment %q", i, res.Audit, m.Body)
 			}
@@ -557,7 +557,7 @@ func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
 			if wantField[i] == "" || msgs[i].From.Type != "email" {
 				continue
 			}
-			res := mustReceive(t, db, store.InboundMessage{Channel: "chat", From: msgs[i].From, Body: "again"})
+			res := mustReceive(t, db, mergedesk.InboundMessage{Channel: "chat", From: msgs[i].From, Body: "again"})
 			if !res.UserCreated {
 				t.Errorf("message %d: sender %s exists after its message was refused", i, msgs[i].From.Value)
 			}
@@ -572,30 +572,30 @@ func TestReceiveMessageResultIsStored(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		name, org := "Billing", "Acme"
-		g, err := db.CreateGroup(ctx, store.GroupWrite{Name: &name})
+		g, err := db.CreateGroup(ctx, mergedesk.GroupWrite{Name: &name})
 		if err != nil {
 			t.Fatal(err)
 		}
 		gid, domains := &g.ID, []string{"acme.test"}
-		if _, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: &org, GroupID: &gid, DomainNames: &domains}); err != nil {
+		if _, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: &org, GroupID: &gid, DomainNames: &domains}); err != nil {
 			t.Fatal(err)
 		}
 		mustTicketUser(t, db, mergedesk.NewUser{Name: "Bo", Email: "bo@example.com", Phone: "+14155550101"})
 		var last int64
 		for _, tt := range []struct {
 			name string
-			m    store.InboundMessage
+			m    mergedesk.InboundMessage
 		}{
-			{"CapturedByDomain", store.InboundMessage{Channel: "chat", From: store.Contact{Type: "email", Value: "zed@acme.test"}, Body: "hi"}},
-			{"Known", store.InboundMessage{Channel: "voice", From: store.Contact{Type: "phone_number", Value: "(415) 555-0101", Name: "Caller"},
+			{"CapturedByDomain", mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "zed@acme.test"}, Body: "hi"}},
+			{"Known", mergedesk.InboundMessage{Channel: "voice", From: mergedesk.Contact{Type: "phone_number", Value: "(415) 555-0101", Name: "Caller"},
 				Subject: "Call", Body: "call me"}},
-			{"CapturedWithCCs", store.InboundMessage{Channel: "sms", From: store.Contact{Type: "phone_number", Value: "+49 40 1234567"}, Body: "new",
-				CC: []store.Contact{{Type: "email", Value: "bo@example.com"}, {Type: "email", Value: "aa@example.com"}}}},
-			{"StrangerAppends", store.InboundMessage{Channel: "x", From: store.Contact{Type: "twitter", Value: "@who"}, Body: "reply", ExplicitTicket: true}},
-			{"Mail", store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "m@example.com"},
-				To: &store.Contact{Type: "email", Value: "support@example.com"}, Body: "mail", MessageID: "<a@example.com>"}},
-			{"MailReply", store.InboundMessage{Channel: store.ChannelEmail, From: store.Contact{Type: "email", Value: "n@example.com"}, Body: "re",
-				References: []string{"<a@example.com>"}, CC: []store.Contact{{Type: "email", Value: "zz@example.com"}}}},
+			{"CapturedWithCCs", mergedesk.InboundMessage{Channel: "sms", From: mergedesk.Contact{Type: "phone_number", Value: "+49 40 1234567"}, Body: "new",
+				CC: []mergedesk.Contact{{Type: "email", Value: "bo@example.com"}, {Type: "email", Value: "aa@example.com"}}}},
+			{"StrangerAppends", mergedesk.InboundMessage{Channel: "x", From: mergedesk.Contact{Type: "twitter", Value: "@who"}, Body: "reply", ExplicitTicket: true}},
+			{"Mail", mergedesk.InboundMessage{Channel: mergedesk.ChannelEmail, From: mergedesk.Contact{Type: "email", Value: "m@example.com"},
+				To: &mergedesk.Contact{Type: "email", Value: "support@example.com"}, Body: "mail", MessageID: "<a@example.com>"}},
+			{"MailReply", mergedesk.InboundMessage{Channel: mergedesk.ChannelEmail, From: mergedesk.Contact{Type: "email", Value: "n@example.com"}, Body: "re",
+				References: []string{"<a@example.com>"}, CC: []mergedesk.Contact{{Type: "email", Value: "zz@example.com"}}}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				if tt.m.ExplicitTicket {
@@ -642,17 +642,17 @@ func BenchmarkReceiveMessage(b *testing.B) {
 	db := storetest.MustOpen(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
 	ctx := context.Background()
 	const senders = 1000
-	sender := func(i int) store.Contact {
-		return store.Contact{Type: "phone_number", Value: fmt.Sprintf("+1 415 555 %04d", i%senders)}
+	sender := func(i int) mergedesk.Contact {
+		return mergedesk.Contact{Type: "phone_number", Value: fmt.Sprintf("+1 415 555 %04d", i%senders)}
 	}
 	for i := range senders {
-		if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "sms", From: sender(i), Body: "hello"}); err != nil {
+		if _, err := db.ReceiveMessage(ctx, mergedesk.InboundMessage{Channel: "sms", From: sender(i), Body: "hello"}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.Run("Serial", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
+			if _, err := db.ReceiveMessage(ctx, mergedesk.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -663,7 +663,7 @@ func BenchmarkReceiveMessage(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := int(seq.Add(1))
-				if _, err := db.ReceiveMessage(ctx, store.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
+				if _, err := db.ReceiveMessage(ctx, mergedesk.InboundMessage{Channel: "voice", From: sender(i), Body: "call me"}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -38,7 +38,7 @@ type DB struct {
 
 	// hook runs inside ticket creates and updates (triggers); never for imports
 	// or merges.
-	hook TicketHook
+	hook mergedesk.TicketHook
 
 	// ckpt runs SQLite's WAL checkpoints (nil on PostgreSQL).
 	ckpt               *sql.DB

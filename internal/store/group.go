@@ -70,7 +70,7 @@ func loadGroups(ctx context.Context, q querier, ids []int64) ([]*mergedesk.Group
 }
 
 // Groups lists the groups that are not deleted, in id order.
-func (db *DB) Groups(ctx context.Context, p Page) ([]*mergedesk.Group, PageInfo, error) {
+func (db *DB) Groups(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Group, mergedesk.PageInfo, error) {
 	ids, info, err := pageIDs(ctx, db.r(), "agent_groups", "deleted = FALSE", nil, p)
 	if err != nil {
 		return nil, info, fmt.Errorf("list groups: %w", err)
@@ -79,18 +79,9 @@ func (db *DB) Groups(ctx context.Context, p Page) ([]*mergedesk.Group, PageInfo,
 	return gs, info, err
 }
 
-// GroupWrite is the writable part of a group. Nil fields are left alone on
-// update and take their defaults on create, where Name is required.
-type GroupWrite struct {
-	Name        *string
-	Description **string
-	// Default true makes this the account's only default group.
-	Default *bool
-}
-
 // CreateGroup creates a group (api.md §5). Errors: RecordInvalid (name
 // BlankValue, TooLong or DuplicateValue among groups that are not deleted).
-func (db *DB) CreateGroup(ctx context.Context, w GroupWrite) (*mergedesk.Group, error) {
+func (db *DB) CreateGroup(ctx context.Context, w mergedesk.GroupWrite) (*mergedesk.Group, error) {
 	var out *mergedesk.Group
 	err := db.Update(ctx, func(tx *Tx) error {
 		if w.Name == nil || strings.TrimSpace(*w.Name) == "" {
@@ -116,7 +107,7 @@ func (db *DB) CreateGroup(ctx context.Context, w GroupWrite) (*mergedesk.Group, 
 
 // UpdateGroup applies w to a group that is not deleted. Errors: RecordNotFound,
 // and those of CreateGroup.
-func (db *DB) UpdateGroup(ctx context.Context, id int64, w GroupWrite) (*mergedesk.Group, error) {
+func (db *DB) UpdateGroup(ctx context.Context, id int64, w mergedesk.GroupWrite) (*mergedesk.Group, error) {
 	var out *mergedesk.Group
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := updateGroup(ctx, tx, id, w); err != nil {
@@ -133,7 +124,7 @@ func duplicateGroupName(name string) error {
 	return mergedesk.Invalid("name", mergedesk.CodeDuplicate, "Name: %s has already been taken", strings.TrimSpace(name))
 }
 
-func updateGroup(ctx context.Context, tx *Tx, id int64, w GroupWrite) error {
+func updateGroup(ctx context.Context, tx *Tx, id int64, w mergedesk.GroupWrite) error {
 	g, err := loadGroup(ctx, tx, id)
 	if err != nil {
 		return err

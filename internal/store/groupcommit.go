@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mergedesk/mergedesk"
 )
 
 // maxGroupCommit bounds the messages one shared transaction carries. A batch
@@ -33,7 +35,7 @@ type groupCommit struct {
 type pendingMessage struct {
 	ctx  context.Context
 	m    preparedMessage
-	out  *Received
+	out  *mergedesk.Received
 	err  error
 	done chan struct{}
 }
@@ -41,7 +43,7 @@ type pendingMessage struct {
 // receiveGrouped records m in the next shared transaction and waits for its
 // outcome. It waits even when ctx ends: once a batch has taken the message it
 // may commit, and the caller must learn that it did.
-func (db *DB) receiveGrouped(ctx context.Context, m preparedMessage) (*Received, error) {
+func (db *DB) receiveGrouped(ctx context.Context, m preparedMessage) (*mergedesk.Received, error) {
 	p := &pendingMessage{ctx: ctx, m: m, done: make(chan struct{})}
 	g := &db.inbound
 	g.mu.Lock()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
@@ -14,71 +13,6 @@ import (
 
 // Help Center contributions (api.md §11) exist so that rule M26 can be observed:
 // they stay attached to the user who made them, even one merged away.
-
-// Post is a community post with its computed counters.
-type Post struct {
-	ID            int64
-	Title         string
-	Details       string
-	AuthorID      int64
-	TopicID       *int64
-	Status        string
-	Pinned        bool
-	Featured      bool
-	Closed        bool
-	VoteSum       int64
-	VoteCount     int64
-	CommentCount  int64
-	FollowerCount int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-}
-
-// PostComment is a comment on a post.
-type PostComment struct {
-	ID        int64
-	PostID    int64
-	AuthorID  int64
-	Body      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// Vote is one user's vote on a post: Value is 1 or -1.
-type Vote struct {
-	ID        int64
-	PostID    int64
-	UserID    int64
-	Value     int
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// PostSubscription is a user following a post.
-type PostSubscription struct {
-	ID        int64
-	PostID    int64
-	UserID    int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// NewPost describes a post to create.
-type NewPost struct {
-	Title    string
-	Details  string
-	AuthorID int64
-	TopicID  *int64
-	// Status is one of PostStatuses; empty means "none".
-	Status                   string
-	Pinned, Featured, Closed bool
-}
-
-// PostStatuses are the statuses Zendesk gives community posts.
-var PostStatuses = []string{"none", "planned", "not_planned", "completed", "answered"}
-
-// MaxTitleLen bounds post titles.
-const MaxTitleLen = 255
 
 // contributor checks that a user may contribute: it exists and is active.
 // field names the request field that referred to it.
@@ -106,8 +40,8 @@ const postColumns = `p.id, p.title, p.details, p.author_id, p.topic_id, p.status
 	(SELECT COUNT(*) FROM subscriptions s WHERE s.post_id = p.id),
 	p.created_at, p.updated_at`
 
-func loadPosts(ctx context.Context, q querier, ids []int64) ([]*Post, error) {
-	out := []*Post{}
+func loadPosts(ctx context.Context, q querier, ids []int64) ([]*mergedesk.Post, error) {
+	out := []*mergedesk.Post{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -118,7 +52,7 @@ func loadPosts(ctx context.Context, q querier, ids []int64) ([]*Post, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p Post
+		var p mergedesk.Post
 		var topic sql.NullInt64
 		var c, u int64
 		if err := rows.Scan(&p.ID, &p.Title, &p.Details, &p.AuthorID, &topic, &p.Status, &p.Pinned, &p.Featured, &p.Closed,
@@ -131,10 +65,10 @@ func loadPosts(ctx context.Context, q querier, ids []int64) ([]*Post, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return orderBy(ids, out, func(p *Post) int64 { return p.ID }), nil
+	return orderBy(ids, out, func(p *mergedesk.Post) int64 { return p.ID }), nil
 }
 
-func loadPost(ctx context.Context, q querier, id int64) (*Post, error) {
+func loadPost(ctx context.Context, q querier, id int64) (*mergedesk.Post, error) {
 	ps, err := loadPosts(ctx, q, []int64{id})
 	if err != nil {
 		return nil, err
@@ -146,15 +80,12 @@ func loadPost(ctx context.Context, q querier, id int64) (*Post, error) {
 }
 
 // Post returns one post. Errors: RecordNotFound.
-func (db *DB) Post(ctx context.Context, id int64) (*Post, error) { return loadPost(ctx, db.r(), id) }
-
-// PostFilter selects posts in lists; the zero value selects all.
-type PostFilter struct {
-	AuthorID *int64
+func (db *DB) Post(ctx context.Context, id int64) (*mergedesk.Post, error) {
+	return loadPost(ctx, db.r(), id)
 }
 
 // Posts lists posts in id order.
-func (db *DB) Posts(ctx context.Context, f PostFilter, p Page) ([]*Post, PageInfo, error) {
+func (db *DB) Posts(ctx context.Context, f mergedesk.PostFilter, p mergedesk.Page) ([]*mergedesk.Post, mergedesk.PageInfo, error) {
 	where, args := "1 = 1", []any(nil)
 	if f.AuthorID != nil {
 		where, args = "author_id = ?", []any{*f.AuthorID}
@@ -170,26 +101,26 @@ func (db *DB) Posts(ctx context.Context, f PostFilter, p Page) ([]*Post, PageInf
 // CreatePost creates a post on behalf of its author. Errors: RecordInvalid
 // (title BlankValue or TooLong; status InvalidValue; author_id InvalidValue or
 // UserInactive).
-func (db *DB) CreatePost(ctx context.Context, np NewPost) (*Post, error) {
+func (db *DB) CreatePost(ctx context.Context, np mergedesk.NewPost) (*mergedesk.Post, error) {
 	title := strings.TrimSpace(np.Title)
 	if title == "" {
 		return nil, mergedesk.Invalid("title", mergedesk.CodeBlank, "Title: cannot be blank")
 	}
-	if utf8.RuneCountInString(title) > MaxTitleLen {
-		return nil, mergedesk.Invalid("title", mergedesk.CodeTooLong, "Title: is too long (maximum is %d characters)", MaxTitleLen)
+	if utf8.RuneCountInString(title) > mergedesk.MaxTitleLen {
+		return nil, mergedesk.Invalid("title", mergedesk.CodeTooLong, "Title: is too long (maximum is %d characters)", mergedesk.MaxTitleLen)
 	}
 	status := np.Status
 	if status == "" {
 		status = "none"
 	}
 	valid := false
-	for _, s := range PostStatuses {
+	for _, s := range mergedesk.PostStatuses {
 		valid = valid || s == status
 	}
 	if !valid {
-		return nil, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s", status, strings.Join(PostStatuses, ", "))
+		return nil, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s", status, strings.Join(mergedesk.PostStatuses, ", "))
 	}
-	var out *Post
+	var out *mergedesk.Post
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := contributor(ctx, tx, "author_id", np.AuthorID); err != nil {
 			return err
@@ -244,8 +175,8 @@ func touchPost(ctx context.Context, tx *Tx, id int64) error {
 	return err
 }
 
-func loadPostComments(ctx context.Context, q querier, ids []int64) ([]*PostComment, error) {
-	out := []*PostComment{}
+func loadPostComments(ctx context.Context, q querier, ids []int64) ([]*mergedesk.PostComment, error) {
+	out := []*mergedesk.PostComment{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -256,7 +187,7 @@ func loadPostComments(ctx context.Context, q querier, ids []int64) ([]*PostComme
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c PostComment
+		var c mergedesk.PostComment
 		var ca, ua int64
 		if err := rows.Scan(&c.ID, &c.PostID, &c.AuthorID, &c.Body, &ca, &ua); err != nil {
 			return nil, fmt.Errorf("scan post comment: %w", err)
@@ -267,11 +198,11 @@ func loadPostComments(ctx context.Context, q querier, ids []int64) ([]*PostComme
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return orderBy(ids, out, func(c *PostComment) int64 { return c.ID }), nil
+	return orderBy(ids, out, func(c *mergedesk.PostComment) int64 { return c.ID }), nil
 }
 
 // PostComment returns one comment of a post. Errors: RecordNotFound.
-func (db *DB) PostComment(ctx context.Context, postID, id int64) (*PostComment, error) {
+func (db *DB) PostComment(ctx context.Context, postID, id int64) (*mergedesk.PostComment, error) {
 	cs, err := loadPostComments(ctx, db.r(), []int64{id})
 	if err != nil {
 		return nil, err
@@ -282,14 +213,8 @@ func (db *DB) PostComment(ctx context.Context, postID, id int64) (*PostComment, 
 	return cs[0], nil
 }
 
-// CommentFilter selects post comments; the zero value selects all.
-type CommentFilter struct {
-	PostID   *int64
-	AuthorID *int64
-}
-
 // PostComments lists post comments in id order.
-func (db *DB) PostComments(ctx context.Context, f CommentFilter, p Page) ([]*PostComment, PageInfo, error) {
+func (db *DB) PostComments(ctx context.Context, f mergedesk.CommentFilter, p mergedesk.Page) ([]*mergedesk.PostComment, mergedesk.PageInfo, error) {
 	where := []string{"1 = 1"}
 	var args []any
 	if f.PostID != nil {
@@ -311,11 +236,11 @@ func (db *DB) PostComments(ctx context.Context, f CommentFilter, p Page) ([]*Pos
 // CreatePostComment comments on a post on behalf of its author. Errors:
 // RecordNotFound (post), RecordInvalid (body BlankValue; author_id InvalidValue
 // or UserInactive).
-func (db *DB) CreatePostComment(ctx context.Context, postID, authorID int64, body string) (*PostComment, error) {
+func (db *DB) CreatePostComment(ctx context.Context, postID, authorID int64, body string) (*mergedesk.PostComment, error) {
 	if strings.TrimSpace(body) == "" {
 		return nil, mergedesk.Invalid("body", mergedesk.CodeBlank, "Body: cannot be blank")
 	}
-	var out *PostComment
+	var out *mergedesk.PostComment
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := livePost(ctx, tx, postID); err != nil {
 			return err
@@ -342,15 +267,15 @@ func (db *DB) CreatePostComment(ctx context.Context, postID, authorID int64, bod
 	return out, err
 }
 
-func loadVotes(ctx context.Context, q querier, where string, args ...any) ([]*Vote, error) {
+func loadVotes(ctx context.Context, q querier, where string, args ...any) ([]*mergedesk.Vote, error) {
 	rows, err := q.query(ctx, "SELECT id, post_id, user_id, value, created_at, updated_at FROM votes WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load votes: %w", err)
 	}
 	defer rows.Close()
-	out := []*Vote{}
+	out := []*mergedesk.Vote{}
 	for rows.Next() {
-		var v Vote
+		var v mergedesk.Vote
 		var c, u int64
 		if err := rows.Scan(&v.ID, &v.PostID, &v.UserID, &v.Value, &c, &u); err != nil {
 			return nil, fmt.Errorf("scan vote: %w", err)
@@ -362,7 +287,7 @@ func loadVotes(ctx context.Context, q querier, where string, args ...any) ([]*Vo
 }
 
 // Vote returns one vote. Errors: RecordNotFound.
-func (db *DB) Vote(ctx context.Context, id int64) (*Vote, error) {
+func (db *DB) Vote(ctx context.Context, id int64) (*mergedesk.Vote, error) {
 	vs, err := loadVotes(ctx, db.r(), "id = ?", id)
 	if err != nil {
 		return nil, err
@@ -374,28 +299,28 @@ func (db *DB) Vote(ctx context.Context, id int64) (*Vote, error) {
 }
 
 // Votes lists the votes on a post in id order.
-func (db *DB) Votes(ctx context.Context, postID int64, p Page) ([]*Vote, PageInfo, error) {
+func (db *DB) Votes(ctx context.Context, postID int64, p mergedesk.Page) ([]*mergedesk.Vote, mergedesk.PageInfo, error) {
 	ids, info, err := pageIDs(ctx, db.r(), "votes", "post_id = ?", []any{postID}, p)
 	if err != nil || len(ids) == 0 {
-		return []*Vote{}, info, err
+		return []*mergedesk.Vote{}, info, err
 	}
 	in, args := inArgs(ids)
 	vs, err := loadVotes(ctx, db.r(), "id IN ("+in+")", args...)
 	if err != nil {
 		return nil, info, err
 	}
-	return orderBy(ids, vs, func(v *Vote) int64 { return v.ID }), info, nil
+	return orderBy(ids, vs, func(v *mergedesk.Vote) int64 { return v.ID }), info, nil
 }
 
 // CastVote records a user's vote (1 or -1) on a post. A user has one vote per
 // post: a new vote replaces the value of the old one, which keeps its id.
 // Errors: RecordNotFound (post), RecordInvalid (value InvalidValue; user_id
 // InvalidValue or UserInactive).
-func (db *DB) CastVote(ctx context.Context, postID, userID int64, value int) (*Vote, error) {
+func (db *DB) CastVote(ctx context.Context, postID, userID int64, value int) (*mergedesk.Vote, error) {
 	if value != 1 && value != -1 {
 		return nil, mergedesk.Invalid("value", mergedesk.CodeInvalid, "Value: must be 1 or -1")
 	}
-	var out *Vote
+	var out *mergedesk.Vote
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := livePost(ctx, tx, postID); err != nil {
 			return err
@@ -424,15 +349,15 @@ func (db *DB) CastVote(ctx context.Context, postID, userID int64, value int) (*V
 	return out, err
 }
 
-func loadSubscriptions(ctx context.Context, q querier, where string, args ...any) ([]*PostSubscription, error) {
+func loadSubscriptions(ctx context.Context, q querier, where string, args ...any) ([]*mergedesk.PostSubscription, error) {
 	rows, err := q.query(ctx, "SELECT id, post_id, user_id, created_at, updated_at FROM subscriptions WHERE "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	defer rows.Close()
-	out := []*PostSubscription{}
+	out := []*mergedesk.PostSubscription{}
 	for rows.Next() {
-		var s PostSubscription
+		var s mergedesk.PostSubscription
 		var c, u int64
 		if err := rows.Scan(&s.ID, &s.PostID, &s.UserID, &c, &u); err != nil {
 			return nil, fmt.Errorf("scan subscription: %w", err)
@@ -444,7 +369,7 @@ func loadSubscriptions(ctx context.Context, q querier, where string, args ...any
 }
 
 // PostSubscription returns one subscription to a post. Errors: RecordNotFound.
-func (db *DB) PostSubscription(ctx context.Context, postID, id int64) (*PostSubscription, error) {
+func (db *DB) PostSubscription(ctx context.Context, postID, id int64) (*mergedesk.PostSubscription, error) {
 	ss, err := loadSubscriptions(ctx, db.r(), "id = ? AND post_id = ?", id, postID)
 	if err != nil {
 		return nil, err
@@ -456,24 +381,24 @@ func (db *DB) PostSubscription(ctx context.Context, postID, id int64) (*PostSubs
 }
 
 // PostSubscriptions lists the subscriptions to a post in id order.
-func (db *DB) PostSubscriptions(ctx context.Context, postID int64, p Page) ([]*PostSubscription, PageInfo, error) {
+func (db *DB) PostSubscriptions(ctx context.Context, postID int64, p mergedesk.Page) ([]*mergedesk.PostSubscription, mergedesk.PageInfo, error) {
 	ids, info, err := pageIDs(ctx, db.r(), "subscriptions", "post_id = ?", []any{postID}, p)
 	if err != nil || len(ids) == 0 {
-		return []*PostSubscription{}, info, err
+		return []*mergedesk.PostSubscription{}, info, err
 	}
 	in, args := inArgs(ids)
 	ss, err := loadSubscriptions(ctx, db.r(), "id IN ("+in+")", args...)
 	if err != nil {
 		return nil, info, err
 	}
-	return orderBy(ids, ss, func(s *PostSubscription) int64 { return s.ID }), info, nil
+	return orderBy(ids, ss, func(s *mergedesk.PostSubscription) int64 { return s.ID }), info, nil
 }
 
 // Subscribe makes a user follow a post. Errors: RecordNotFound (post),
 // RecordInvalid (user_id InvalidValue, UserInactive or DuplicateValue when the
 // user already follows the post).
-func (db *DB) Subscribe(ctx context.Context, postID, userID int64) (*PostSubscription, error) {
-	var out *PostSubscription
+func (db *DB) Subscribe(ctx context.Context, postID, userID int64) (*mergedesk.PostSubscription, error) {
+	var out *mergedesk.PostSubscription
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := livePost(ctx, tx, postID); err != nil {
 			return err

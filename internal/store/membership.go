@@ -145,16 +145,10 @@ func loadMembership(ctx context.Context, q querier, id int64) (*mergedesk.Member
 	return &ms[0], nil
 }
 
-// MembershipFilter selects memberships in lists; the zero value selects all.
-type MembershipFilter struct {
-	UserID         *int64
-	OrganizationID *int64
-}
-
 // Memberships lists memberships matching f. A list narrowed to one user is in
 // that user's order (default first, then by organization name; api.md §4.2);
 // any other list is in id order.
-func (db *DB) Memberships(ctx context.Context, f MembershipFilter, p Page) ([]mergedesk.Membership, PageInfo, error) {
+func (db *DB) Memberships(ctx context.Context, f mergedesk.MembershipFilter, p mergedesk.Page) ([]mergedesk.Membership, mergedesk.PageInfo, error) {
 	where := []string{"1 = 1"}
 	var args []any
 	if f.UserID != nil {
@@ -166,7 +160,7 @@ func (db *DB) Memberships(ctx context.Context, f MembershipFilter, p Page) ([]me
 		args = append(args, *f.OrganizationID)
 	}
 	var ids []int64
-	var info PageInfo
+	var info mergedesk.PageInfo
 	var err error
 	if f.UserID != nil {
 		ids, info, err = pageUserMembershipIDs(ctx, db.r(), strings.Join(where, " AND "), args, p)
@@ -193,12 +187,12 @@ const membershipOrder = "(CASE WHEN m.is_default THEN 0 ELSE 1 END), o.name_norm
 // pageUserMembershipIDs is pageIDs for the order of membershipOrder. A cursor
 // is still a membership id: the page continues after (or before) that row's
 // place in the order.
-func pageUserMembershipIDs(ctx context.Context, q querier, where string, args []any, p Page) ([]int64, PageInfo, error) {
+func pageUserMembershipIDs(ctx context.Context, q querier, where string, args []any, p mergedesk.Page) ([]int64, mergedesk.PageInfo, error) {
 	if p.Size <= 0 || p.Size > 100 {
 		p.Size = 100
 	}
 	const from = " FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE "
-	var info PageInfo
+	var info mergedesk.PageInfo
 	if !p.Cursor {
 		if err := q.queryRow(ctx, "SELECT COUNT(*)"+from+where, args...).Scan(&info.Total); err != nil {
 			return nil, info, err

@@ -13,29 +13,6 @@ import (
 	"github.com/mergedesk/mergedesk/internal/merge"
 )
 
-// UserMerge is the merge record (rule M30, api.md §12.5).
-type UserMerge struct {
-	ID              int64
-	ActorID         int64
-	SourceID        int64
-	TargetID        int64
-	TicketsMoved    int
-	CCsMoved        int
-	IdentitiesMoved []MovedIdentity
-	Fields          []merge.Field
-	SourceSnapshot  json.RawMessage
-	CreatedAt       time.Time
-}
-
-// MovedIdentity is an identity as it is on the target after a merge.
-type MovedIdentity struct {
-	ID       int64  `json:"id"`
-	Type     string `json:"type"`
-	Value    string `json:"value"`
-	Primary  bool   `json:"primary"`
-	Verified bool   `json:"verified"`
-}
-
 // gatherMerge reads everything a merge decision depends on. Inside a merge it
 // runs in the transaction after both users are locked; for a preview it reads
 // from the read pool.
@@ -122,9 +99,9 @@ func (db *DB) PreviewMerge(ctx context.Context, sourceID, targetID int64) (*merg
 // commit together or not at all. Tickets and CCs move with set-based SQL; no
 // ticket hook (trigger) runs (M11). It returns the target after the merge and
 // the record.
-func (db *DB) MergeUsers(ctx context.Context, sourceID, targetID, actorID int64, version string) (*mergedesk.User, *UserMerge, error) {
+func (db *DB) MergeUsers(ctx context.Context, sourceID, targetID, actorID int64, version string) (*mergedesk.User, *mergedesk.UserMerge, error) {
 	var target *mergedesk.User
-	var rec *UserMerge
+	var rec *mergedesk.UserMerge
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := lockUsers(ctx, tx, sourceID, targetID); err != nil {
 			return err
@@ -192,18 +169,18 @@ func lockMergeTickets(ctx context.Context, tx *Tx, sourceID int64) error {
 	return rows.Err()
 }
 
-func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, actorID int64) (*UserMerge, error) {
+func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, actorID int64) (*mergedesk.UserMerge, error) {
 	s, t := in.Source.User, in.Target.User
 	now := unix(tx.now)
 	d := tx.db.dialect
 
-	rec := &UserMerge{ActorID: actorID, SourceID: s.ID, TargetID: t.ID, TicketsMoved: in.Source.Requested,
+	rec := &mergedesk.UserMerge{ActorID: actorID, SourceID: s.ID, TargetID: t.ID, TicketsMoved: in.Source.Requested,
 		CCsMoved: in.CCsChanged, Fields: plan.Fields, CreatedAt: tx.now}
 	for _, m := range plan.Moves {
-		rec.IdentitiesMoved = append(rec.IdentitiesMoved, MovedIdentity{ID: m.ID, Type: m.Type, Value: m.Value, Primary: m.Primary, Verified: m.Verified})
+		rec.IdentitiesMoved = append(rec.IdentitiesMoved, mergedesk.MovedIdentity{ID: m.ID, Type: m.Type, Value: m.Value, Primary: m.Primary, Verified: m.Verified})
 	}
 	if rec.IdentitiesMoved == nil {
-		rec.IdentitiesMoved = []MovedIdentity{}
+		rec.IdentitiesMoved = []mergedesk.MovedIdentity{}
 	}
 	rec.SourceSnapshot = snapshot(s)
 	var err error
@@ -332,7 +309,7 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 // snapshot is the source as it was just before the merge: its full profile,
 // identities and organization ids, including what rules M20–M25 drop.
 func snapshot(u *mergedesk.User) json.RawMessage {
-	phone, shared := PhoneOf(u)
+	phone, shared := mergedesk.PhoneOf(u)
 	ids := []map[string]any{}
 	for _, id := range u.Identities {
 		ids = append(ids, map[string]any{"id": id.ID, "type": id.Type, "value": id.Value, "verified": id.Verified, "primary": id.Primary})
@@ -381,8 +358,8 @@ func nonNilStrings(s []string) []string {
 
 const userMergeColumns = `id, actor_id, source_id, target_id, tickets_moved, ccs_moved, identities_moved, fields, source_snapshot, created_at`
 
-func scanUserMerge(row interface{ Scan(...any) error }) (*UserMerge, error) {
-	var m UserMerge
+func scanUserMerge(row interface{ Scan(...any) error }) (*mergedesk.UserMerge, error) {
+	var m mergedesk.UserMerge
 	var ids, fields, snap string
 	var c int64
 	if err := row.Scan(&m.ID, &m.ActorID, &m.SourceID, &m.TargetID, &m.TicketsMoved, &m.CCsMoved, &ids, &fields, &snap, &c); err != nil {
@@ -399,7 +376,7 @@ func scanUserMerge(row interface{ Scan(...any) error }) (*UserMerge, error) {
 }
 
 // UserMerge returns one merge record.
-func (db *DB) UserMerge(ctx context.Context, id int64) (*UserMerge, error) {
+func (db *DB) UserMerge(ctx context.Context, id int64) (*mergedesk.UserMerge, error) {
 	m, err := scanUserMerge(db.r().queryRow(ctx, "SELECT "+userMergeColumns+" FROM user_merges WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mergedesk.NotFound()
@@ -409,7 +386,7 @@ func (db *DB) UserMerge(ctx context.Context, id int64) (*UserMerge, error) {
 
 // UserMerges lists merge records newest first, optionally those where userID is
 // the source or the target.
-func (db *DB) UserMerges(ctx context.Context, userID *int64, p Page) ([]*UserMerge, PageInfo, error) {
+func (db *DB) UserMerges(ctx context.Context, userID *int64, p mergedesk.Page) ([]*mergedesk.UserMerge, mergedesk.PageInfo, error) {
 	where, args := "1=1", []any{}
 	if userID != nil {
 		where, args = "(source_id = ? OR target_id = ?)", []any{*userID, *userID}
@@ -419,7 +396,7 @@ func (db *DB) UserMerges(ctx context.Context, userID *int64, p Page) ([]*UserMer
 	if err != nil {
 		return nil, info, err
 	}
-	out := make([]*UserMerge, 0, len(ids))
+	out := make([]*mergedesk.UserMerge, 0, len(ids))
 	for _, id := range ids {
 		m, err := db.UserMerge(ctx, id)
 		if err != nil {

@@ -143,7 +143,7 @@ func TestMergeTooManyTickets(t *testing.T) {
 		if err := db.SeedTickets(ctx, many.ID, 10_000, []int64{dst.ID}, "m4"); err != nil {
 			t.Fatal(err)
 		}
-		extra, _, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &many.ID, Comment: &store.CommentInput{Body: "one more"}},
+		extra, _, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &many.ID, Comment: &mergedesk.CommentInput{Body: "one more"}},
 			ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
@@ -211,7 +211,7 @@ func TestMergeDoesNotFireTicketHook(t *testing.T) {
 		dst := mustTicketUser(t, db, mergedesk.NewUser{Name: "Dst", Email: "dst@example.com"})
 		other := mustTicketUser(t, db, mergedesk.NewUser{Name: "Other", Email: "other@example.com"})
 		var calls, requesterChanges int
-		db.SetTicketHook(func(ctx context.Context, tx *store.Tx, c *store.TicketChange) error {
+		db.SetTicketHook(func(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange) error {
 			calls++
 			if c.Previous != nil && c.Previous.RequesterID != c.Ticket.RequesterID {
 				requesterChanges++
@@ -219,12 +219,12 @@ func TestMergeDoesNotFireTicketHook(t *testing.T) {
 			return nil
 		})
 		t.Cleanup(func() { db.SetTicketHook(nil) })
-		tk, _, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &other.ID, Comment: &store.CommentInput{Body: "x"},
-			Collaborators: &[]store.CCRef{{UserID: src.ID}}}, ticketAPIWriter(agent.ID))
+		tk, _, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &other.ID, Comment: &mergedesk.CommentInput{Body: "x"},
+			Collaborators: &[]mergedesk.CCRef{{UserID: src.ID}}}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := db.UpdateTicket(ctx, tk.ID, store.TicketInput{RequesterID: &src.ID}, ticketAPIWriter(agent.ID)); err != nil {
+		if _, _, err := db.UpdateTicket(ctx, tk.ID, mergedesk.TicketInput{RequesterID: &src.ID}, ticketAPIWriter(agent.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if calls != 2 || requesterChanges != 1 {

@@ -76,16 +76,8 @@ func loadOrganizations(ctx context.Context, q querier, ids []int64) ([]*mergedes
 	return orderBy(ids, out, func(o *mergedesk.Organization) int64 { return o.ID }), nil
 }
 
-// OrganizationFilter selects organizations in lists; the zero value selects all.
-type OrganizationFilter struct {
-	// ExternalID matches exactly, ignoring case (GET /organizations/search).
-	ExternalID *string
-	// Name matches the whole name, ignoring case.
-	Name *string
-}
-
 // Organizations lists organizations matching f in id order.
-func (db *DB) Organizations(ctx context.Context, f OrganizationFilter, p Page) ([]*mergedesk.Organization, PageInfo, error) {
+func (db *DB) Organizations(ctx context.Context, f mergedesk.OrganizationFilter, p mergedesk.Page) ([]*mergedesk.Organization, mergedesk.PageInfo, error) {
 	where := []string{"1 = 1"}
 	var args []any
 	if f.ExternalID != nil {
@@ -144,27 +136,10 @@ func (db *DB) AutocompleteOrganizations(ctx context.Context, prefix string, limi
 	return loadOrganizations(ctx, db.r(), ids)
 }
 
-// OrganizationWrite is the writable part of an organization. Nil fields are left
-// alone on update and take their defaults on create, where Name is required.
-type OrganizationWrite struct {
-	Name           *string
-	ExternalID     **string
-	DomainNames    *[]string
-	GroupID        **int64
-	SharedTickets  *bool
-	SharedComments *bool
-	Details        **string
-	Notes          **string
-	Tags           *[]string
-	// OrganizationFields is merged into the stored fields; a nil value removes
-	// that key.
-	OrganizationFields map[string]any
-}
-
 // CreateOrganization creates an organization (api.md §4.1). Errors: RecordInvalid
 // (name BlankValue, TooLong or DuplicateValue; external_id DuplicateValue;
 // group_id InvalidValue).
-func (db *DB) CreateOrganization(ctx context.Context, w OrganizationWrite) (*mergedesk.Organization, error) {
+func (db *DB) CreateOrganization(ctx context.Context, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error) {
 	var out *mergedesk.Organization
 	err := db.Update(ctx, func(tx *Tx) error {
 		if w.Name == nil || strings.TrimSpace(*w.Name) == "" {
@@ -190,7 +165,7 @@ func (db *DB) CreateOrganization(ctx context.Context, w OrganizationWrite) (*mer
 
 // UpdateOrganization applies w to an organization (api.md §4.1). Errors:
 // RecordNotFound, and those of CreateOrganization.
-func (db *DB) UpdateOrganization(ctx context.Context, id int64, w OrganizationWrite) (*mergedesk.Organization, error) {
+func (db *DB) UpdateOrganization(ctx context.Context, id int64, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error) {
 	var out *mergedesk.Organization
 	err := db.Update(ctx, func(tx *Tx) error {
 		if err := updateOrganization(ctx, tx, id, w); err != nil {
@@ -207,7 +182,7 @@ func duplicateOrganizationName(name string) error {
 	return mergedesk.Invalid("name", mergedesk.CodeDuplicate, "Name: %s has already been taken", strings.TrimSpace(name))
 }
 
-func updateOrganization(ctx context.Context, tx *Tx, id int64, w OrganizationWrite) error {
+func updateOrganization(ctx context.Context, tx *Tx, id int64, w mergedesk.OrganizationWrite) error {
 	o, err := loadOrganization(ctx, tx, id)
 	if err != nil {
 		return err

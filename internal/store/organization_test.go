@@ -14,7 +14,7 @@ import (
 
 func mustOrg(tb testing.TB, db *store.DB, name string) *mergedesk.Organization {
 	tb.Helper()
-	o, err := db.CreateOrganization(context.Background(), store.OrganizationWrite{Name: &name})
+	o, err := db.CreateOrganization(context.Background(), mergedesk.OrganizationWrite{Name: &name})
 	if err != nil {
 		tb.Fatalf("create organization %q: %v", name, err)
 	}
@@ -32,7 +32,7 @@ func TestOrganizationUniqueness(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		ext := ptr("CRM-1")
-		a, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: ptr("Acme"), ExternalID: &ext,
+		a, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: ptr("Acme"), ExternalID: &ext,
 			DomainNames: &[]string{"Acme.com", "@acme.io"}, Tags: &[]string{"VIP"}})
 		if err != nil {
 			t.Fatal(err)
@@ -42,12 +42,12 @@ func TestOrganizationUniqueness(t *testing.T) {
 		}
 		tests := []struct {
 			name  string
-			w     store.OrganizationWrite
+			w     mergedesk.OrganizationWrite
 			field string
 		}{
-			{"NameCase", store.OrganizationWrite{Name: ptr(" ACME ")}, "name"},
-			{"ExternalIDCase", store.OrganizationWrite{Name: ptr("Other"), ExternalID: &[]*string{ptr("crm-1")}[0]}, "external_id"},
-			{"Blank", store.OrganizationWrite{Name: ptr("  ")}, "name"},
+			{"NameCase", mergedesk.OrganizationWrite{Name: ptr(" ACME ")}, "name"},
+			{"ExternalIDCase", mergedesk.OrganizationWrite{Name: ptr("Other"), ExternalID: &[]*string{ptr("crm-1")}[0]}, "external_id"},
+			{"Blank", mergedesk.OrganizationWrite{Name: ptr("  ")}, "name"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -58,10 +58,10 @@ func TestOrganizationUniqueness(t *testing.T) {
 			})
 		}
 		b := mustOrg(t, db, "Beta")
-		if _, err := db.UpdateOrganization(ctx, b.ID, store.OrganizationWrite{Name: ptr("acme")}); mergedesk.FieldCode(err, "name") != mergedesk.CodeDuplicate {
+		if _, err := db.UpdateOrganization(ctx, b.ID, mergedesk.OrganizationWrite{Name: ptr("acme")}); mergedesk.FieldCode(err, "name") != mergedesk.CodeDuplicate {
 			t.Errorf("rename to a taken name: err = %v, want name DuplicateValue", err)
 		}
-		found, _, err := db.Organizations(ctx, store.OrganizationFilter{ExternalID: ptr("crm-1")}, store.Page{})
+		found, _, err := db.Organizations(ctx, mergedesk.OrganizationFilter{ExternalID: ptr("crm-1")}, mergedesk.Page{})
 		if err != nil || len(found) != 1 || found[0].ID != a.ID {
 			t.Errorf("search by external id = %v, %v; want [%d]", found, err, a.ID)
 		}
@@ -116,9 +116,9 @@ func TestUserMembershipsPageInUserOrder(t *testing.T) {
 		}
 		// Echo came first, so it is the default and leads the list.
 		want := []int64{byName["Echo"], byName["alpha"], byName["bravo"], byName["Charlie"], byName["Delta"]}
-		f := store.MembershipFilter{UserID: &u.ID}
+		f := mergedesk.MembershipFilter{UserID: &u.ID}
 		var got []int64
-		p := store.Page{Cursor: true, Size: 2}
+		p := mergedesk.Page{Cursor: true, Size: 2}
 		for range 5 {
 			ms, info, err := db.Memberships(ctx, f, p)
 			if err != nil {
@@ -135,14 +135,14 @@ func TestUserMembershipsPageInUserOrder(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("cursor pages = %v, want %v", got, want)
 		}
-		back, info, err := db.Memberships(ctx, f, store.Page{Cursor: true, Size: 2, Before: want[4]})
+		back, info, err := db.Memberships(ctx, f, mergedesk.Page{Cursor: true, Size: 2, Before: want[4]})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ids := []int64{back[0].ID, back[1].ID}; !slices.Equal(ids, want[2:4]) || !info.HasPrev {
 			t.Errorf("page before the last = %v (has_prev %v), want %v", ids, info.HasPrev, want[2:4])
 		}
-		off, info, err := db.Memberships(ctx, f, store.Page{Size: 2, Offset: 2})
+		off, info, err := db.Memberships(ctx, f, mergedesk.Page{Size: 2, Offset: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,19 +155,19 @@ func TestUserMembershipsPageInUserOrder(t *testing.T) {
 func TestDeleteGroupClearsOrganizationsAndFreesName(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		g, err := db.CreateGroup(ctx, store.GroupWrite{Name: ptr("Billing")})
+		g, err := db.CreateGroup(ctx, mergedesk.GroupWrite{Name: ptr("Billing")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		gid := &g.ID
-		o, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: ptr("Acme"), GroupID: &gid})
+		o, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: ptr("Acme"), GroupID: &gid})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if o.GroupID == nil || *o.GroupID != g.ID {
 			t.Fatalf("group_id = %v, want %d", o.GroupID, g.ID)
 		}
-		if _, err := db.CreateGroup(ctx, store.GroupWrite{Name: ptr("BILLING")}); mergedesk.FieldCode(err, "name") != mergedesk.CodeDuplicate {
+		if _, err := db.CreateGroup(ctx, mergedesk.GroupWrite{Name: ptr("BILLING")}); mergedesk.FieldCode(err, "name") != mergedesk.CodeDuplicate {
 			t.Errorf("duplicate group name: err = %v, want DuplicateValue", err)
 		}
 		if err := db.DeleteGroup(ctx, g.ID); err != nil {
@@ -176,10 +176,10 @@ func TestDeleteGroupClearsOrganizationsAndFreesName(t *testing.T) {
 		if o, _ = db.Organization(ctx, o.ID); o.GroupID != nil {
 			t.Errorf("organization group_id = %d after the group was deleted, want null", *o.GroupID)
 		}
-		if _, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: ptr("Beta"), GroupID: &gid}); mergedesk.FieldCode(err, "group_id") != mergedesk.CodeInvalid {
+		if _, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: ptr("Beta"), GroupID: &gid}); mergedesk.FieldCode(err, "group_id") != mergedesk.CodeInvalid {
 			t.Errorf("organization routed to a deleted group: err = %v, want group_id InvalidValue", err)
 		}
-		if _, err := db.CreateGroup(ctx, store.GroupWrite{Name: ptr("Billing")}); err != nil {
+		if _, err := db.CreateGroup(ctx, mergedesk.GroupWrite{Name: ptr("Billing")}); err != nil {
 			t.Errorf("reusing a deleted group's name: %v", err)
 		}
 	})
@@ -196,7 +196,7 @@ func TestHelpCenterCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := db.CreatePost(ctx, store.NewPost{Title: "Dark mode?", AuthorID: ann.ID})
+		p, err := db.CreatePost(ctx, mergedesk.NewPost{Title: "Dark mode?", AuthorID: ann.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,47 +12,11 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Outbox message kinds and statuses.
-const (
-	OutboxWebhook = "webhook" // an HTTP request to a webhook
-	OutboxEmail   = "email"   // a mail through the outbound SMTP relay
-
-	OutboxPending   = "pending"
-	OutboxDelivered = "delivered"
-	OutboxFailed    = "failed"
-)
-
-// OutboxStatuses are the statuses a message can have.
-var OutboxStatuses = []string{OutboxPending, OutboxDelivered, OutboxFailed}
-
-// OutboxMessage is one side effect of a trigger: written in the ticket's write
-// transaction and delivered after commit, with retries.
-type OutboxMessage struct {
-	ID          int64
-	Kind        string
-	Status      string
-	TicketID    int64
-	TriggerID   int64
-	WebhookID   string // webhook messages
-	RecipientID int64  // email messages
-	Recipient   string // the recipient's address
-	Subject     string
-	Body        string
-	// Attempts counts delivery attempts started, the current one included.
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     *string
-	LastStatus    *int // HTTP status of the last webhook attempt
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeliveredAt   *time.Time
-}
-
 const outboxColumns = `id, kind, status, ticket_id, trigger_id, webhook_id, recipient_id, recipient, subject, body, attempts,
 	next_attempt_at, last_error, last_status, created_at, updated_at, delivered_at`
 
-func scanOutbox(row interface{ Scan(...any) error }) (*OutboxMessage, error) {
-	var m OutboxMessage
+func scanOutbox(row interface{ Scan(...any) error }) (*mergedesk.OutboxMessage, error) {
+	var m mergedesk.OutboxMessage
 	var ticket, trigger, recipientID, status, delivered sql.NullInt64
 	var webhook, recipient, subject, lastErr sql.NullString
 	var next, c, u int64
@@ -71,8 +35,8 @@ func scanOutbox(row interface{ Scan(...any) error }) (*OutboxMessage, error) {
 	return &m, nil
 }
 
-func loadOutbox(ctx context.Context, q querier, ids []int64) ([]*OutboxMessage, error) {
-	out := []*OutboxMessage{}
+func loadOutbox(ctx context.Context, q querier, ids []int64) ([]*mergedesk.OutboxMessage, error) {
+	out := []*mergedesk.OutboxMessage{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -92,13 +56,13 @@ func loadOutbox(ctx context.Context, q querier, ids []int64) ([]*OutboxMessage, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return orderBy(ids, out, func(m *OutboxMessage) int64 { return m.ID }), nil
+	return orderBy(ids, out, func(m *mergedesk.OutboxMessage) int64 { return m.ID }), nil
 }
 
 // Enqueue adds a pending message to the outbox, due now; it is delivered only if
 // the transaction commits. It sets m's id, status and times.
-func (tx *Tx) Enqueue(ctx context.Context, m *OutboxMessage) error {
-	m.Status, m.Attempts = OutboxPending, 0
+func (tx *Tx) Enqueue(ctx context.Context, m *mergedesk.OutboxMessage) error {
+	m.Status, m.Attempts = mergedesk.OutboxPending, 0
 	m.NextAttemptAt, m.CreatedAt, m.UpdatedAt = tx.now, tx.now, tx.now
 	none := func(s string) any {
 		if s == "" {
@@ -114,7 +78,7 @@ func (tx *Tx) Enqueue(ctx context.Context, m *OutboxMessage) error {
 		return fmt.Errorf("enqueue %s message: %w", m.Kind, err)
 	}
 	m.ID = id
-	if m.Kind == OutboxEmail && m.TicketID != 0 {
+	if m.Kind == mergedesk.OutboxEmail && m.TicketID != 0 {
 		// Recorded with the message, so that a reply to the mail threads onto
 		// its ticket (api.md §13.2) however late the mail is delivered. The id
 		// is new (it names the outbox row), so no duplicate check is needed.
@@ -128,15 +92,8 @@ func (tx *Tx) Enqueue(ctx context.Context, m *OutboxMessage) error {
 	return nil
 }
 
-// MessageID is the Message-ID header of a mail message, recorded for its
-// ticket when the message was queued: replies that name it in In-Reply-To or
-// References thread onto the ticket.
-func (m *OutboxMessage) MessageID() string {
-	return fmt.Sprintf("<outbox-%d.ticket-%d@mergedesk>", m.ID, m.TicketID)
-}
-
 // OutboxMessage returns one message. Errors: RecordNotFound.
-func (db *DB) OutboxMessage(ctx context.Context, id int64) (*OutboxMessage, error) {
+func (db *DB) OutboxMessage(ctx context.Context, id int64) (*mergedesk.OutboxMessage, error) {
 	ms, err := loadOutbox(ctx, db.r(), []int64{id})
 	if err != nil {
 		return nil, err
@@ -149,12 +106,12 @@ func (db *DB) OutboxMessage(ctx context.Context, id int64) (*OutboxMessage, erro
 
 // OutboxMessages lists messages in id order, only those with status when it is
 // not empty. Errors: RecordInvalid (unknown status).
-func (db *DB) OutboxMessages(ctx context.Context, status string, p Page) ([]*OutboxMessage, PageInfo, error) {
+func (db *DB) OutboxMessages(ctx context.Context, status string, p mergedesk.Page) ([]*mergedesk.OutboxMessage, mergedesk.PageInfo, error) {
 	where, args := "", []any{}
 	if status != "" {
-		if !slices.Contains(OutboxStatuses, status) {
-			return nil, PageInfo{}, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s",
-				status, strings.Join(OutboxStatuses, ", "))
+		if !slices.Contains(mergedesk.OutboxStatuses, status) {
+			return nil, mergedesk.PageInfo{}, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s",
+				status, strings.Join(mergedesk.OutboxStatuses, ", "))
 		}
 		where, args = "status = ?", []any{status}
 	}
@@ -169,7 +126,7 @@ func (db *DB) OutboxMessages(ctx context.Context, status string, p Page) ([]*Out
 // ClaimOutbox takes up to limit due pending messages of these kinds for
 // delivery: it counts the attempt and pushes next_attempt_at lease ahead, so
 // that a worker that dies mid-delivery leaves the message to be retried.
-func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease time.Duration) ([]*OutboxMessage, error) {
+func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease time.Duration) ([]*mergedesk.OutboxMessage, error) {
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
@@ -179,7 +136,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease 
 		type row struct{ id, at int64 }
 		var all []row
 		for _, k := range kinds {
-			rows, err := q.query(ctx, due+lock, OutboxPending, k, unix(now), n)
+			rows, err := q.query(ctx, due+lock, mergedesk.OutboxPending, k, unix(now), n)
 			if err != nil {
 				return nil, fmt.Errorf("due outbox: %w", err)
 			}
@@ -207,7 +164,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease 
 	if ids, err := dueIDs(db.r(), "", db.Now(), 1); err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	var out []*OutboxMessage
+	var out []*mergedesk.OutboxMessage
 	err := db.Update(ctx, func(tx *Tx) error {
 		ids, err := dueIDs(tx, tx.db.dialect.forUpdate(), tx.now, limit)
 		if err != nil || len(ids) == 0 {
@@ -228,7 +185,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, kinds []string, limit int, lease 
 func (db *DB) OutboxDelivered(ctx context.Context, id int64, httpStatus int) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, "UPDATE outbox SET status = ?, last_status = ?, last_error = NULL, delivered_at = ?, updated_at = ? WHERE id = ?",
-			OutboxDelivered, nullable(nonZeroInt(httpStatus)), unix(tx.now), unix(tx.now), id)
+			mergedesk.OutboxDelivered, nullable(nonZeroInt(httpStatus)), unix(tx.now), unix(tx.now), id)
 		if err != nil {
 			return fmt.Errorf("outbox %d delivered: %w", id, err)
 		}
@@ -240,9 +197,9 @@ func (db *DB) OutboxDelivered(ctx context.Context, id int64, httpStatus int) err
 // retryAt, or failed for good when retryAt is nil.
 func (db *DB) OutboxAttemptFailed(ctx context.Context, id int64, cause string, httpStatus int, retryAt *time.Time) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		status, next := OutboxFailed, tx.now
+		status, next := mergedesk.OutboxFailed, tx.now
 		if retryAt != nil {
-			status, next = OutboxPending, *retryAt
+			status, next = mergedesk.OutboxPending, *retryAt
 		}
 		_, err := tx.exec(ctx, "UPDATE outbox SET status = ?, last_error = ?, last_status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
 			status, cause, nullable(nonZeroInt(httpStatus)), unix(next), unix(tx.now), id)

@@ -31,10 +31,10 @@ func TestActiveTriggersCache(t *testing.T) {
 			}
 			return titles
 		}
-		mk := func(title string) *store.Trigger {
+		mk := func(title string) *mergedesk.Trigger {
 			t.Helper()
-			acts := []store.Action{{Field: "status", Value: "open"}}
-			tr, err := db.CreateTrigger(ctx, store.TriggerWrite{Title: &title, Conditions: &store.Conditions{}, Actions: &acts})
+			acts := []mergedesk.Action{{Field: "status", Value: "open"}}
+			tr, err := db.CreateTrigger(ctx, mergedesk.TriggerWrite{Title: &title, Conditions: &mergedesk.Conditions{}, Actions: &acts})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func TestActiveTriggersCache(t *testing.T) {
 			t.Errorf("active = %v, want %v", got, want)
 		}
 		no := false
-		if _, err := db.UpdateTrigger(ctx, a.ID, store.TriggerWrite{Active: &no}); err != nil {
+		if _, err := db.UpdateTrigger(ctx, a.ID, mergedesk.TriggerWrite{Active: &no}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := active(), []string{"B"}; !slices.Equal(got, want) {
@@ -74,9 +74,9 @@ func TestOutboxLifecycle(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC)
 		db.Now = func() time.Time { return now }
-		var msg store.OutboxMessage
+		var msg mergedesk.OutboxMessage
 		err := db.Update(ctx, func(tx *store.Tx) error {
-			msg = store.OutboxMessage{Kind: store.OutboxEmail, TicketID: 7, RecipientID: 3, Recipient: "ann@example.com", Subject: "S", Body: "B"}
+			msg = mergedesk.OutboxMessage{Kind: mergedesk.OutboxEmail, TicketID: 7, RecipientID: 3, Recipient: "ann@example.com", Subject: "S", Body: "B"}
 			return tx.Enqueue(ctx, &msg)
 		})
 		if err != nil {
@@ -84,18 +84,18 @@ func TestOutboxLifecycle(t *testing.T) {
 		}
 		// A rolled-back write leaves nothing behind.
 		db.Update(ctx, func(tx *store.Tx) error {
-			tx.Enqueue(ctx, &store.OutboxMessage{Kind: store.OutboxWebhook, WebhookID: "x", Body: "{}"})
+			tx.Enqueue(ctx, &mergedesk.OutboxMessage{Kind: mergedesk.OutboxWebhook, WebhookID: "x", Body: "{}"})
 			return mergedesk.NotFound()
 		})
-		if got, err := db.ClaimOutbox(ctx, []string{store.OutboxWebhook}, 10, time.Minute); err != nil || len(got) != 0 {
+		if got, err := db.ClaimOutbox(ctx, []string{mergedesk.OutboxWebhook}, 10, time.Minute); err != nil || len(got) != 0 {
 			t.Fatalf("claim webhooks = %v, %v; want none (emails only, rolled-back webhook)", got, err)
 		}
-		got, err := db.ClaimOutbox(ctx, []string{store.OutboxEmail}, 10, time.Minute)
+		got, err := db.ClaimOutbox(ctx, []string{mergedesk.OutboxEmail}, 10, time.Minute)
 		if err != nil || len(got) != 1 || got[0].ID != msg.ID || got[0].Attempts != 1 || got[0].Recipient != "ann@example.com" {
 			t.Fatalf("claim = %v, %v; want the email with attempts 1", got, err)
 		}
 		// Claimed: leased, not claimable again until the lease ends.
-		if again, _ := db.ClaimOutbox(ctx, []string{store.OutboxEmail}, 10, time.Minute); len(again) != 0 {
+		if again, _ := db.ClaimOutbox(ctx, []string{mergedesk.OutboxEmail}, 10, time.Minute); len(again) != 0 {
 			t.Errorf("claimed twice: %v", again)
 		}
 		retry := now.Add(20 * time.Second)
@@ -103,24 +103,24 @@ func TestOutboxLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, _ := db.OutboxMessage(ctx, msg.ID)
-		if m.Status != store.OutboxPending || !m.NextAttemptAt.Equal(retry) || m.LastError == nil || *m.LastError != "421 try later" {
+		if m.Status != mergedesk.OutboxPending || !m.NextAttemptAt.Equal(retry) || m.LastError == nil || *m.LastError != "421 try later" {
 			t.Errorf("after a failed attempt: %+v", m)
 		}
-		if early, _ := db.ClaimOutbox(ctx, []string{store.OutboxEmail}, 10, time.Minute); len(early) != 0 {
+		if early, _ := db.ClaimOutbox(ctx, []string{mergedesk.OutboxEmail}, 10, time.Minute); len(early) != 0 {
 			t.Errorf("claimed before next_attempt_at: %v", early)
 		}
 		now = retry
-		if got, _ := db.ClaimOutbox(ctx, []string{store.OutboxEmail}, 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
+		if got, _ := db.ClaimOutbox(ctx, []string{mergedesk.OutboxEmail}, 10, time.Minute); len(got) != 1 || got[0].Attempts != 2 {
 			t.Fatalf("claim at next_attempt_at = %v", got)
 		}
 		if err := db.OutboxDelivered(ctx, msg.ID, 0); err != nil {
 			t.Fatal(err)
 		}
-		list, info, err := db.OutboxMessages(ctx, store.OutboxDelivered, store.Page{Size: 10})
+		list, info, err := db.OutboxMessages(ctx, mergedesk.OutboxDelivered, mergedesk.Page{Size: 10})
 		if err != nil || len(list) != 1 || info.Total != 1 || list[0].DeliveredAt == nil || list[0].LastError != nil {
 			t.Errorf("delivered list = %v %+v %v", list, info, err)
 		}
-		if _, _, err := db.OutboxMessages(ctx, "lost", store.Page{}); mergedesk.ErrorCode(err) != mergedesk.EInvalid {
+		if _, _, err := db.OutboxMessages(ctx, "lost", mergedesk.Page{}); mergedesk.ErrorCode(err) != mergedesk.EInvalid {
 			t.Errorf("unknown status filter = %v, want RecordInvalid", err)
 		}
 	})

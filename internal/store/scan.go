@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mergedesk/mergedesk"
 )
 
 func unix(t time.Time) int64 { return t.Unix() }
@@ -45,24 +47,9 @@ func nullable[T any](p *T) any {
 	return *p
 }
 
-// NormTags lower-cases, splits on whitespace, and de-duplicates tags, keeping order.
-func NormTags(tags []string) []string {
-	out := []string{}
-	seen := map[string]bool{}
-	for _, t := range tags {
-		for _, f := range strings.Fields(strings.ToLower(t)) {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
 // encodeTags stores tags as " a b " so that LIKE '% a %' finds one tag exactly.
 func encodeTags(tags []string) string {
-	tags = NormTags(tags)
+	tags = mergedesk.NormTags(tags)
 	if len(tags) == 0 {
 		return ""
 	}
@@ -119,34 +106,16 @@ func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-// Page selects one page of a list. Offset paging uses Offset; cursor paging sets
-// Cursor and at most one of After and Before (ids of the list's order column).
-type Page struct {
-	Size   int
-	Offset int
-	Cursor bool
-	After  int64
-	Before int64
-	Desc   bool
-}
-
-// PageInfo describes the page that was read.
-type PageInfo struct {
-	Total   int // offset paging only
-	HasMore bool
-	HasPrev bool
-}
-
 // pageIDs reads one page of ids from "SELECT id FROM from WHERE where", ordered
 // by id (descending when p.Desc).
-func pageIDs(ctx context.Context, q querier, from, where string, args []any, p Page) ([]int64, PageInfo, error) {
+func pageIDs(ctx context.Context, q querier, from, where string, args []any, p mergedesk.Page) ([]int64, mergedesk.PageInfo, error) {
 	if p.Size <= 0 || p.Size > 100 {
 		p.Size = 100
 	}
 	if where == "" {
 		where = "1=1"
 	}
-	var info PageInfo
+	var info mergedesk.PageInfo
 	base := "SELECT id FROM " + from + " WHERE " + where
 	if !p.Cursor {
 		if err := q.queryRow(ctx, "SELECT COUNT(*) FROM "+from+" WHERE "+where, args...).Scan(&info.Total); err != nil {

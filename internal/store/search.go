@@ -496,16 +496,10 @@ func (k searchKind) where(q search.Query) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// SearchHit is one result of a search over several kinds.
-type SearchHit struct {
-	Kind string // "user", "ticket", "organization" or "group"
-	ID   int64
-}
-
 // SearchAll searches the given kinds (search.Kind* names) at once and returns one
 // page of hits ordered by sortBy ("created_at" or "updated_at", the default),
 // then kind and id, plus the total over all kinds.
-func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kinds []string, sortBy, sortOrder string, limit, offset int) (hits []SearchHit, total int, err error) {
+func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kinds []string, sortBy, sortOrder string, limit, offset int) (hits []mergedesk.SearchHit, total int, err error) {
 	col := "updated_at"
 	if sortBy == "created_at" {
 		col = "created_at"
@@ -552,7 +546,7 @@ func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kind
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var h SearchHit
+		var h mergedesk.SearchHit
 		if err := rows.Scan(&h.Kind, &h.ID); err != nil {
 			return nil, 0, err
 		}

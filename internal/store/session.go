@@ -11,25 +11,14 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Session is a sign-in session of the agent web UI. The token that identifies it
-// lives only in the browser's cookie; the database keeps its SHA-256.
-type Session struct {
-	ID        int64
-	UserID    int64
-	Role      string // the user's role now, not at sign-in
-	CSRFToken string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-}
-
 // NewSessionToken returns a fresh random token of 256 bits in base32.
 func NewSessionToken() string { return rand.Text() + rand.Text() }
 
 // CreateSession starts a session for userID that ends after ttl and returns the
 // token to put in the cookie. Expired sessions of every user are purged on the way.
-func (db *DB) CreateSession(ctx context.Context, userID int64, ttl time.Duration, userAgent, ip string) (string, *Session, error) {
+func (db *DB) CreateSession(ctx context.Context, userID int64, ttl time.Duration, userAgent, ip string) (string, *mergedesk.Session, error) {
 	token := NewSessionToken()
-	s := &Session{UserID: userID, CSRFToken: rand.Text()}
+	s := &mergedesk.Session{UserID: userID, CSRFToken: rand.Text()}
 	if len(userAgent) > 512 {
 		userAgent = userAgent[:512]
 	}
@@ -63,11 +52,11 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, ttl time.Duration
 // SessionByToken returns the unexpired session of token whose user is still
 // active and not suspended, or nil. Deleting, suspending or merging away a user
 // thereby ends their sessions at once.
-func (db *DB) SessionByToken(ctx context.Context, token string) (*Session, error) {
+func (db *DB) SessionByToken(ctx context.Context, token string) (*mergedesk.Session, error) {
 	if token == "" {
 		return nil, nil
 	}
-	var s Session
+	var s mergedesk.Session
 	var created, expires int64
 	err := db.r().queryRow(ctx, `SELECT s.id, s.user_id, u.role, s.csrf_token, s.created_at, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id

@@ -146,19 +146,6 @@ func (db *DB) TicketsByIDs(ctx context.Context, ids []int64) ([]*mergedesk.Ticke
 	return loadTickets(ctx, db.r(), ids)
 }
 
-// TicketFilter selects tickets in lists (api.md §6.3). Deleted tickets are never
-// listed; closed and archived ones are.
-type TicketFilter struct {
-	ExternalID     *string
-	RequesterID    *int64
-	AssigneeID     *int64
-	CCUserID       *int64 // tickets where the user is an email CC
-	OrganizationID *int64
-	// SortBy is "id" (the default), "created_at", "updated_at", "status" or
-	// "priority" (the last two in their own order, api.md §6.1). Page.Desc reverses.
-	SortBy string
-}
-
 // ticketSorts maps sort_by values to expressions over the tickets table.
 var ticketSorts = map[string]string{
 	"created_at": "created_at",
@@ -179,7 +166,7 @@ func rankExpr(col string, values []string) string {
 }
 
 // Tickets lists non-deleted tickets matching f.
-func (db *DB) Tickets(ctx context.Context, f TicketFilter, p Page) ([]*mergedesk.Ticket, PageInfo, error) {
+func (db *DB) Tickets(ctx context.Context, f mergedesk.TicketFilter, p mergedesk.Page) ([]*mergedesk.Ticket, mergedesk.PageInfo, error) {
 	where := []string{"deleted = FALSE"}
 	var args []any
 	if f.ExternalID != nil {
@@ -214,14 +201,14 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter, p Page) ([]*mergedesk
 // direction. expr is an expression over table's columns; "" means id alone. Cursors
 // stay ids: the position of a cursor row is looked up with a subquery, so a
 // keyset comparison works for every sort.
-func pageSorted(ctx context.Context, q querier, table, where string, args []any, p Page, expr string) ([]int64, PageInfo, error) {
+func pageSorted(ctx context.Context, q querier, table, where string, args []any, p mergedesk.Page, expr string) ([]int64, mergedesk.PageInfo, error) {
 	if expr == "" {
 		return pageIDs(ctx, q, table, where, args, p)
 	}
 	if p.Size <= 0 || p.Size > 100 {
 		p.Size = 100
 	}
-	var info PageInfo
+	var info mergedesk.PageInfo
 	base := "SELECT id FROM " + table + " WHERE " + where
 	if !p.Cursor {
 		if err := q.queryRow(ctx, "SELECT COUNT(*) FROM "+table+" WHERE "+where, args...).Scan(&info.Total); err != nil {

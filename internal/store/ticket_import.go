@@ -11,7 +11,7 @@ import (
 // its own audit dated at the comment's created_at, the first also carrying the
 // Create events. via is "import". With archive, a closed ticket is created
 // archived. Imports never run the ticket hook.
-func (db *DB) ImportTicket(ctx context.Context, in TicketInput, actorID int64, archive bool) (*mergedesk.Ticket, error) {
+func (db *DB) ImportTicket(ctx context.Context, in mergedesk.TicketInput, actorID int64, archive bool) (*mergedesk.Ticket, error) {
 	var out *mergedesk.Ticket
 	err := db.Update(ctx, func(tx *Tx) error {
 		id, err := importTicket(ctx, tx, in, actorID, archive)
@@ -24,19 +24,19 @@ func (db *DB) ImportTicket(ctx context.Context, in TicketInput, actorID int64, a
 	return out, err
 }
 
-func importTicket(ctx context.Context, tx *Tx, in TicketInput, actorID int64, archive bool) (int64, error) {
-	w := TicketWriter{ActorID: actorID, Via: mergedesk.NewVia("import")}
-	var comments []CommentInput
-	if !in.Comment.blank() {
+func importTicket(ctx context.Context, tx *Tx, in mergedesk.TicketInput, actorID int64, archive bool) (int64, error) {
+	w := mergedesk.TicketWriter{ActorID: actorID, Via: mergedesk.NewVia("import")}
+	var comments []mergedesk.CommentInput
+	if !in.Comment.Blank() {
 		comments = append(comments, *in.Comment)
 	}
 	for _, c := range in.Comments {
-		if !c.blank() {
+		if !c.Blank() {
 			comments = append(comments, c)
 		}
 	}
 	if len(comments) == 0 && in.Description != nil {
-		if c := (&CommentInput{Body: *in.Description}); !c.blank() {
+		if c := (&mergedesk.CommentInput{Body: *in.Description}); !c.Blank() {
 			comments = append(comments, *c)
 		}
 	}

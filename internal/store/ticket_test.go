@@ -21,8 +21,8 @@ func mustTicketUser(tb testing.TB, db *store.DB, nu mergedesk.NewUser) *mergedes
 	return u
 }
 
-func ticketAPIWriter(id int64) store.TicketWriter {
-	return store.TicketWriter{ActorID: id, Via: mergedesk.NewVia("api")}
+func ticketAPIWriter(id int64) mergedesk.TicketWriter {
+	return mergedesk.TicketWriter{ActorID: id, Via: mergedesk.NewVia("api")}
 }
 
 func TestCreateTicketRules(t *testing.T) {
@@ -30,10 +30,10 @@ func TestCreateTicketRules(t *testing.T) {
 		ctx := context.Background()
 		agent := mustTicketUser(t, db, mergedesk.NewUser{Name: "Agent", Role: mergedesk.RoleAgent, Email: "agent@example.com"})
 		ann := mustTicketUser(t, db, mergedesk.NewUser{Name: "Ann", Email: "ann@example.com", OrganizationName: ptr("Acme")})
-		comment := &store.CommentInput{Body: "Hello"}
+		comment := &mergedesk.CommentInput{Body: "Hello"}
 
-		tk, audit, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &ann.ID, Comment: comment,
-			AssigneeID: ptr(&agent.ID), Collaborators: &[]store.CCRef{{UserID: ann.ID}, {Email: "Cy@Example.com"}}}, ticketAPIWriter(agent.ID))
+		tk, audit, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &ann.ID, Comment: comment,
+			AssigneeID: ptr(&agent.ID), Collaborators: &[]mergedesk.CCRef{{UserID: ann.ID}, {Email: "Cy@Example.com"}}}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,12 +50,12 @@ func TestCreateTicketRules(t *testing.T) {
 		if err != nil || cy.Name != "Cy" || cy.Verified() {
 			t.Errorf("CC by unknown email = %+v, %v; want a new unverified end user named Cy", cy, err)
 		}
-		if audit == nil || audit.Events[0].Type != store.EventComment {
+		if audit == nil || audit.Events[0].Type != mergedesk.EventComment {
 			t.Fatalf("audit = %+v", audit)
 		}
 		byField := map[string]any{}
 		for _, ev := range audit.Events {
-			if ev.Type == store.EventCreate {
+			if ev.Type == mergedesk.EventCreate {
 				byField[ev.Fields["field_name"].(string)] = ev.Fields["value"]
 			}
 		}
@@ -63,7 +63,7 @@ func TestCreateTicketRules(t *testing.T) {
 			t.Errorf("Create events = %v", byField)
 		}
 
-		for name, in := range map[string]store.TicketInput{
+		for name, in := range map[string]mergedesk.TicketInput{
 			"ErrNoComment":   {RequesterID: &ann.ID},
 			"ErrNoRequester": {Comment: comment},
 			"ErrUnknownUser": {RequesterID: ptr(int64(99999)), Comment: comment},
@@ -75,7 +75,7 @@ func TestCreateTicketRules(t *testing.T) {
 			}
 		}
 		// Nothing of the failed creates is left behind.
-		ts, info, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{})
+		ts, info, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{})
 		if err != nil || len(ts) != 1 || info.Total != 1 {
 			t.Errorf("tickets = %d (total %d), %v; want 1", len(ts), info.Total, err)
 		}
@@ -86,13 +86,13 @@ func TestUpdateTicketNoChangeWritesNoAudit(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		agent := mustTicketUser(t, db, mergedesk.NewUser{Name: "Agent", Role: mergedesk.RoleAgent, Email: "agent@example.com"})
-		tk, _, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &agent.ID, Subject: ptr("S"),
-			Comment: &store.CommentInput{Body: "x"}}, ticketAPIWriter(agent.ID))
+		tk, _, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &agent.ID, Subject: ptr("S"),
+			Comment: &mergedesk.CommentInput{Body: "x"}}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
 		db.Now = func() time.Time { return time.Now().UTC().Add(time.Hour).Truncate(time.Second) }
-		got, audit, err := db.UpdateTicket(ctx, tk.ID, store.TicketInput{Subject: ptr("S"), Comment: &store.CommentInput{}}, ticketAPIWriter(agent.ID))
+		got, audit, err := db.UpdateTicket(ctx, tk.ID, mergedesk.TicketInput{Subject: ptr("S"), Comment: &mergedesk.CommentInput{}}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +112,7 @@ func TestTicketHook(t *testing.T) {
 		agent := mustTicketUser(t, db, mergedesk.NewUser{Name: "Agent", Role: mergedesk.RoleAgent, Email: "agent@example.com"})
 		rule := mergedesk.NewVia("rule")
 		var calls []bool
-		db.SetTicketHook(func(ctx context.Context, tx *store.Tx, c *store.TicketChange) error {
+		db.SetTicketHook(func(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange) error {
 			calls = append(calls, c.Create)
 			if c.Ticket.ID == 0 {
 				t.Errorf("hook sees no ticket id")
@@ -124,8 +124,8 @@ func TestTicketHook(t *testing.T) {
 		})
 		t.Cleanup(func() { db.SetTicketHook(nil) })
 
-		tk, audit, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &agent.ID,
-			Comment: &store.CommentInput{Body: "x"}}, ticketAPIWriter(agent.ID))
+		tk, audit, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &agent.ID,
+			Comment: &mergedesk.CommentInput{Body: "x"}}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,18 +133,18 @@ func TestTicketHook(t *testing.T) {
 			t.Errorf("priority = %v, want the hook's urgent", tk.Priority)
 		}
 		last := audit.Events[len(audit.Events)-1]
-		if last.Type != store.EventChange || last.Fields["field_name"] != "priority" || last.Fields["via"] == nil {
+		if last.Type != mergedesk.EventChange || last.Fields["field_name"] != "priority" || last.Fields["via"] == nil {
 			t.Errorf("hook event = %+v", last)
 		}
-		tk, _, err = db.UpdateTicket(ctx, tk.ID, store.TicketInput{}, ticketAPIWriter(agent.ID))
+		tk, _, err = db.UpdateTicket(ctx, tk.ID, mergedesk.TicketInput{}, ticketAPIWriter(agent.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(tk.Tags, []string{"triaged"}) {
 			t.Errorf("tags = %v", tk.Tags)
 		}
-		if _, err := db.ImportTicket(ctx, store.TicketInput{RequesterID: &agent.ID, Status: ptr("closed"),
-			Comments: []store.CommentInput{{Body: "old"}}}, agent.ID, true); err != nil {
+		if _, err := db.ImportTicket(ctx, mergedesk.TicketInput{RequesterID: &agent.ID, Status: ptr("closed"),
+			Comments: []mergedesk.CommentInput{{Body: "old"}}}, agent.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(calls, []bool{true, false}) {
@@ -160,14 +160,14 @@ func TestTicketListsLoadCCsForAPage(t *testing.T) {
 		bo := mustTicketUser(t, db, mergedesk.NewUser{Name: "Bo", Email: "bo@example.com"})
 		var want []int64
 		for i := 0; i < 3; i++ {
-			tk, _, err := db.CreateTicket(ctx, store.TicketInput{RequesterID: &agent.ID, Comment: &store.CommentInput{Body: "x"},
-				EmailCCs: []store.CCRef{{UserID: bo.ID}}, Followers: []store.CCRef{{Email: "AGENT@example.com"}}}, ticketAPIWriter(agent.ID))
+			tk, _, err := db.CreateTicket(ctx, mergedesk.TicketInput{RequesterID: &agent.ID, Comment: &mergedesk.CommentInput{Body: "x"},
+				EmailCCs: []mergedesk.CCRef{{UserID: bo.ID}}, Followers: []mergedesk.CCRef{{Email: "AGENT@example.com"}}}, ticketAPIWriter(agent.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, tk.ID)
 		}
-		ts, info, err := db.Tickets(ctx, store.TicketFilter{CCUserID: &bo.ID}, store.Page{Desc: true})
+		ts, info, err := db.Tickets(ctx, mergedesk.TicketFilter{CCUserID: &bo.ID}, mergedesk.Page{Desc: true})
 		if err != nil || info.Total != 3 {
 			t.Fatalf("ccd = %v, %v", info, err)
 		}

@@ -12,189 +12,16 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// TicketInput is one ticket create, update or import (api.md §6.2, §6.4). A nil
-// pointer leaves a field alone; a pointer to nil clears it.
-type TicketInput struct {
-	Subject        *string
-	ExternalID     **string
-	Type           **string
-	Priority       **string
-	Status         *string
-	RequesterID    *int64
-	Requester      *RequesterInput // wins over RequesterID
-	SubmitterID    *int64          // create only; defaults to the writer
-	AssigneeID     **int64
-	GroupID        **int64
-	OrganizationID **int64
-	Tags           *[]string
-	// CustomFields are merged into the ticket's by id. Values are string, bool,
-	// nil or []string.
-	CustomFields []mergedesk.CustomField
-
-	// Collaborators replaces the email CC list (on a create it is the list).
-	Collaborators *[]CCRef
-	// EmailCCs adds (or, with Delete, removes) email CCs.
-	EmailCCs []CCRef
-	// AdditionalCollaborators only adds email CCs.
-	AdditionalCollaborators []CCRef
-	// Followers adds or removes followers (agents and admins).
-	Followers []CCRef
-
-	Comment *CommentInput
-	// Description is the legacy form of the first comment on a create.
-	Description *string
-
-	// SafeUpdate refuses an update (409 UpdateConflict) when UpdatedStamp is not
-	// the ticket's updated_at.
-	SafeUpdate   bool
-	UpdatedStamp *time.Time
-
-	// ViaFollowupSourceID marks a follow-up of a closed ticket (channels, create only).
-	ViaFollowupSourceID *int64
-
-	// Imports only.
-	Comments  []CommentInput
-	CreatedAt *time.Time
-	UpdatedAt *time.Time
-	SolvedAt  *time.Time
-}
-
-// RequesterInput is an inline requester: the active user owning Email, or a new
-// end user with Email as an unverified primary identity.
-type RequesterInput struct {
-	Name     string
-	Email    string
-	LocaleID int64
-}
-
-// CCRef names a user to CC or follow, by id or by email. An unknown email becomes
-// a new end user named Name (default: the email's local part). Delete removes the
-// user instead of adding it.
-type CCRef struct {
-	UserID int64
-	Email  string
-	Name   string
-	Delete bool
-}
-
-// CommentInput is a comment to add. Body or HTMLBody is required.
-type CommentInput struct {
-	Body     string
-	HTMLBody string
-	Public   *bool // default true
-	AuthorID int64 // 0: the writer
-	// CreatedAt dates an imported comment and its audit; zero means the ticket's
-	// created_at. Ignored outside imports.
-	CreatedAt time.Time
-}
-
-func (c *CommentInput) blank() bool {
-	return c == nil || strings.TrimSpace(c.Body) == "" && strings.TrimSpace(commentText(c.HTMLBody)) == ""
-}
-
-// TicketWriter says who writes a ticket and through which channel; it becomes the
-// audit's author and via.
-type TicketWriter struct {
-	ActorID int64
-	Via     mergedesk.Via
-}
-
-// TicketChange is one ticket create or update in progress, as a TicketHook sees
-// it: the new state has been computed but not yet stored.
-type TicketChange struct {
-	Create bool
-	// Previous is the ticket before this write; nil on a create.
-	Previous *mergedesk.Ticket
-	// Ticket is the state that will be stored. Its ID is set (on a create the row
-	// exists already). Hooks change it only through Set.
-	Ticket *mergedesk.Ticket
-	// Audit is the audit of this write. Hooks may append events (Notification,
-	// External); events of field changes come from Set.
-	Audit   *mergedesk.Audit
-	ActorID int64
-	Via     mergedesk.Via
-
-	dirty bool // set by Set: the row needs writing even on a create
-}
-
-// TicketHook runs inside the write transaction of every API, UI, channel and bulk
-// job ticket create or update, after the write's own changes are applied and
-// before the ticket and its audit are stored (triggers, api.md §10.1). It never
-// runs for imports, deletions or user merges. An error rolls the write back.
-type TicketHook func(ctx context.Context, tx *Tx, c *TicketChange) error
-
 // SetTicketHook installs the hook that runs on ticket creates and updates (nil
 // removes it). Call it before serving requests.
-func (db *DB) SetTicketHook(h TicketHook) { db.hook = h }
+func (db *DB) SetTicketHook(h mergedesk.TicketHook) { db.hook = h }
 
-func (db *DB) ticketHook() TicketHook { return db.hook }
-
-// Set changes one property of the ticket the way a trigger action does and
-// records a Change event carrying via (nil: the audit's via). value uses the
-// trigger wire form: ids as decimal strings, "" to clear, tags space-separated.
-// Fields: subject, status, priority, type, group_id, assignee_id, tags.
-// References are checked when the write is stored.
-func (c *TicketChange) Set(field, value string, via *mergedesk.Via) error {
-	t := c.Ticket
-	var prev, next any
-	switch field {
-	case "subject":
-		prev, next, t.Subject = t.Subject, value, value
-	case "status":
-		if !slices.Contains(mergedesk.TicketStatuses, value) {
-			return mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not a valid status", value)
-		}
-		prev, next, t.Status = t.Status, value, value
-	case "priority", "type":
-		p := &t.Priority
-		allowed := mergedesk.TicketPriorities
-		if field == "type" {
-			p, allowed = &t.Type, mergedesk.TicketTypes
-		}
-		var v *string
-		if value != "" {
-			if !slices.Contains(allowed, value) {
-				return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", fieldLabel(field), value)
-			}
-			v = &value
-		}
-		prev, next, *p = strValue(*p), strValue(v), v
-	case "group_id", "assignee_id":
-		p := &t.GroupID
-		if field == "assignee_id" {
-			p = &t.AssigneeID
-		}
-		var v *int64
-		if value != "" {
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || n <= 0 {
-				return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not an id", fieldLabel(field), value)
-			}
-			v = &n
-		}
-		prev, next, *p = idValue(*p), idValue(v), v
-	case "tags":
-		tags := NormTags(strings.Fields(value))
-		prev, next, t.Tags = t.Tags, tags, tags
-	default:
-		return fmt.Errorf("ticket change: field %q cannot be set", field)
-	}
-	if reflect.DeepEqual(prev, next) {
-		return nil
-	}
-	fields := map[string]any{"field_name": field, "value": next, "previous_value": prev}
-	if via != nil {
-		fields["via"] = via
-	}
-	c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventChange, Fields: fields})
-	c.dirty = true
-	return nil
-}
+func (db *DB) ticketHook() mergedesk.TicketHook { return db.hook }
 
 // CreateTicket creates a ticket with its first comment and audit (api.md §6.2)
 // and runs the ticket hook. Errors: RecordInvalid (BlankValue, InvalidValue,
 // UserInactive).
-func (db *DB) CreateTicket(ctx context.Context, in TicketInput, w TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+func (db *DB) CreateTicket(ctx context.Context, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
 	var t *mergedesk.Ticket
 	var a *mergedesk.Audit
 	err := db.Update(ctx, func(tx *Tx) error {
@@ -212,7 +39,7 @@ func (db *DB) CreateTicket(ctx context.Context, in TicketInput, w TicketWriter) 
 // (api.md §6.2), running the ticket hook. The audit is nil when nothing changed.
 // Errors: RecordNotFound, UpdateConflict, RecordInvalid (ClosedTicket,
 // InvalidValue, UserInactive).
-func (db *DB) UpdateTicket(ctx context.Context, id int64, in TicketInput, w TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+func (db *DB) UpdateTicket(ctx context.Context, id int64, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
 	var t *mergedesk.Ticket
 	var a *mergedesk.Audit
 	err := db.Update(ctx, func(tx *Tx) error {
@@ -226,7 +53,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, in TicketInput, w Tick
 	return t, a, err
 }
 
-func reloadChange(ctx context.Context, tx *Tx, c *TicketChange) (*mergedesk.Ticket, *mergedesk.Audit, error) {
+func reloadChange(ctx context.Context, tx *Tx, c *mergedesk.TicketChange) (*mergedesk.Ticket, *mergedesk.Audit, error) {
 	t, err := loadTicket(ctx, tx, c.Ticket.ID)
 	if err != nil || c.Audit.ID == 0 {
 		return t, nil, err
@@ -254,12 +81,12 @@ func (db *DB) DeleteTicket(ctx context.Context, id int64) error {
 
 // createTicket is the one way a ticket is created by people, channels and bulk
 // jobs. hook may be nil.
-func createTicket(ctx context.Context, tx *Tx, in TicketInput, w TicketWriter, hook TicketHook) (*TicketChange, error) {
+func createTicket(ctx context.Context, tx *Tx, in mergedesk.TicketInput, w mergedesk.TicketWriter, hook mergedesk.TicketHook) (*mergedesk.TicketChange, error) {
 	comment := in.Comment
-	if comment.blank() && in.Description != nil {
-		comment = &CommentInput{Body: *in.Description}
+	if comment.Blank() && in.Description != nil {
+		comment = &mergedesk.CommentInput{Body: *in.Description}
 	}
-	if comment.blank() {
+	if comment.Blank() {
 		return nil, mergedesk.Invalid("description", mergedesk.CodeBlank, "Description: cannot be blank")
 	}
 	in.Comment = comment
@@ -278,7 +105,7 @@ func createTicket(ctx context.Context, tx *Tx, in TicketInput, w TicketWriter, h
 
 // updateTicket is the one way a ticket is updated by people, channels and bulk
 // jobs. hook may be nil.
-func updateTicket(ctx context.Context, tx *Tx, id int64, in TicketInput, w TicketWriter, hook TicketHook) (*TicketChange, error) {
+func updateTicket(ctx context.Context, tx *Tx, id int64, in mergedesk.TicketInput, w mergedesk.TicketWriter, hook mergedesk.TicketHook) (*mergedesk.TicketChange, error) {
 	// A no-op write takes the row lock on PostgreSQL (and is harmless on SQLite,
 	// whose writers are serialised already), so concurrent updates serialise.
 	res, err := tx.exec(ctx, "UPDATE tickets SET updated_at = updated_at WHERE id = ? AND deleted = FALSE", id)
@@ -299,7 +126,7 @@ func updateTicket(ctx context.Context, tx *Tx, id int64, in TicketInput, w Ticke
 		return nil, mergedesk.Errorf(mergedesk.EUpdateConflict,
 			"Ticket %d was updated at %s, after the updated_stamp %s", id, prev.UpdatedAt.Format(time.RFC3339), in.UpdatedStamp.UTC().Format(time.RFC3339))
 	}
-	if in.Comment.blank() {
+	if in.Comment.Blank() {
 		in.Comment = nil
 	}
 	c, err := prepareTicket(ctx, tx, prev, in, w)
@@ -315,7 +142,7 @@ func updateTicket(ctx context.Context, tx *Tx, id int64, in TicketInput, w Ticke
 // prepareTicket computes the new state of a ticket (prev nil: a new one) and the
 // events of the write, without storing anything but new users (inline requesters
 // and CCs by unknown email).
-func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in TicketInput, w TicketWriter) (*TicketChange, error) {
+func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.TicketChange, error) {
 	create := prev == nil
 	var t mergedesk.Ticket
 	if create {
@@ -330,7 +157,7 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in Ticke
 		t.FollowerIDs = slices.Clone(prev.FollowerIDs)
 		t.UpdatedAt = tx.now
 	}
-	c := &TicketChange{Create: create, Previous: prev, Ticket: &t, ActorID: w.ActorID, Via: w.Via,
+	c := &mergedesk.TicketChange{Create: create, Previous: prev, Ticket: &t, ActorID: w.ActorID, Via: w.Via,
 		Audit: &mergedesk.Audit{AuthorID: w.ActorID, CreatedAt: tx.now, Via: w.Via,
 			Metadata: []byte(DefaultAuditMetadata), Events: []mergedesk.Event{}}}
 
@@ -389,7 +216,7 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in Ticke
 		t.GroupID = *in.GroupID
 	}
 	if in.Tags != nil {
-		t.Tags = NormTags(*in.Tags)
+		t.Tags = mergedesk.NormTags(*in.Tags)
 	}
 	for _, f := range in.CustomFields {
 		i := slices.IndexFunc(t.CustomFields, func(e mergedesk.CustomField) bool { return e.ID == f.ID })
@@ -455,11 +282,11 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in Ticke
 	}
 	c.Audit.Events = append(c.Audit.Events, propertyEvents(prev, &t)...)
 	if !slices.Equal(ccsOf(prev, false), t.EmailCCIDs) {
-		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventEmailCcChange, Fields: map[string]any{
+		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventEmailCcChange, Fields: map[string]any{
 			"previous_email_ccs": idStrings(ccsOf(prev, false)), "current_email_ccs": idStrings(t.EmailCCIDs)}})
 	}
 	if !slices.Equal(ccsOf(prev, true), t.FollowerIDs) {
-		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: EventFollowerChange, Fields: map[string]any{
+		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventFollowerChange, Fields: map[string]any{
 			"previous_followers": idStrings(ccsOf(prev, true)), "current_followers": idStrings(t.FollowerIDs)}})
 	}
 	return c, nil
@@ -467,7 +294,7 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in Ticke
 
 // finishTicket runs the hook, checks references, and stores the ticket, its CCs
 // and its audit. An update without events stores nothing and leaves c.Audit.ID 0.
-func finishTicket(ctx context.Context, tx *Tx, c *TicketChange, hook TicketHook) error {
+func finishTicket(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, hook mergedesk.TicketHook) error {
 	if hook != nil {
 		if err := hook(ctx, tx, c); err != nil {
 			return err
@@ -480,7 +307,7 @@ func finishTicket(ctx context.Context, tx *Tx, c *TicketChange, hook TicketHook)
 	if !c.Create && len(c.Audit.Events) == 0 {
 		return nil
 	}
-	if !c.Create || c.dirty {
+	if !c.Create || c.Dirty() {
 		if err := storeTicket(ctx, tx, t); err != nil {
 			return err
 		}
@@ -497,7 +324,7 @@ func finishTicket(ctx context.Context, tx *Tx, c *TicketChange, hook TicketHook)
 
 // insertTicket inserts the row of a new ticket and sets its id. solved is the
 // solved_at of an import; otherwise a solved or closed ticket is solved now.
-func insertTicket(ctx context.Context, tx *Tx, c *TicketChange, solved *time.Time) error {
+func insertTicket(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, solved *time.Time) error {
 	t := c.Ticket
 	if solved == nil && isSolved(t.Status) {
 		solved = &t.UpdatedAt
@@ -597,7 +424,7 @@ func checkTicketRefs(ctx context.Context, tx *Tx, prev, t *mergedesk.Ticket) err
 func ticketUser(ctx context.Context, tx *Tx, id int64, field string) (*mergedesk.User, error) {
 	u, err := loadUser(ctx, tx, id)
 	if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
-		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: user %d does not exist", fieldLabel(field), id)
+		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: user %d does not exist", mergedesk.FieldLabel(field), id)
 	}
 	if err != nil {
 		return nil, err
@@ -610,7 +437,7 @@ func ticketUser(ctx context.Context, tx *Tx, id int64, field string) (*mergedesk
 
 // inlineRequester finds the active user owning r.Email, unchanged, or creates an
 // end user with it as an unverified primary email.
-func inlineRequester(ctx context.Context, tx *Tx, r RequesterInput) (*mergedesk.User, error) {
+func inlineRequester(ctx context.Context, tx *Tx, r mergedesk.RequesterInput) (*mergedesk.User, error) {
 	email := strings.TrimSpace(r.Email)
 	if email == "" {
 		return nil, mergedesk.Invalid("requester", mergedesk.CodeBlank, "Requester: email cannot be blank")
@@ -636,9 +463,9 @@ func userForEmail(ctx context.Context, tx *Tx, email, name string, locale int64,
 
 // applyCCs applies the CC and follower edits of in to t, then drops the requester
 // from the CC list.
-func applyCCs(ctx context.Context, tx *Tx, t *mergedesk.Ticket, in TicketInput) error {
+func applyCCs(ctx context.Context, tx *Tx, t *mergedesk.Ticket, in mergedesk.TicketInput) error {
 	ccs := t.EmailCCIDs
-	edit := func(refs []CCRef, field string, onlyAdd bool) error {
+	edit := func(refs []mergedesk.CCRef, field string, onlyAdd bool) error {
 		for _, ref := range refs {
 			if ref.Delete && !onlyAdd {
 				if id := ccRefID(ctx, tx, ref); id != 0 {
@@ -710,7 +537,7 @@ func applyCCs(ctx context.Context, tx *Tx, t *mergedesk.Ticket, in TicketInput) 
 
 // ccUser resolves a CC to add: an active user by id, or the user owning the
 // email (created when unknown).
-func ccUser(ctx context.Context, tx *Tx, ref CCRef, field string) (int64, error) {
+func ccUser(ctx context.Context, tx *Tx, ref mergedesk.CCRef, field string) (int64, error) {
 	switch {
 	case ref.UserID > 0:
 		u, err := ticketUser(ctx, tx, ref.UserID, field)
@@ -725,11 +552,11 @@ func ccUser(ctx context.Context, tx *Tx, ref CCRef, field string) (int64, error)
 		}
 		return u.ID, nil
 	}
-	return 0, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: each entry needs a user id or an email", fieldLabel(field))
+	return 0, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: each entry needs a user id or an email", mergedesk.FieldLabel(field))
 }
 
 // ccRefID resolves a CC to remove without creating anyone; 0 when unknown.
-func ccRefID(ctx context.Context, tx *Tx, ref CCRef) int64 {
+func ccRefID(ctx context.Context, tx *Tx, ref mergedesk.CCRef) int64 {
 	if ref.UserID > 0 {
 		return ref.UserID
 	}
@@ -742,7 +569,7 @@ func ccRefID(ctx context.Context, tx *Tx, ref CCRef) int64 {
 
 // commentEventOf builds the Comment event of c. requireActive refuses inactive
 // authors (imports keep historical authors).
-func commentEventOf(ctx context.Context, tx *Tx, c CommentInput, writer int64, requireActive bool) (mergedesk.Event, error) {
+func commentEventOf(ctx context.Context, tx *Tx, c mergedesk.CommentInput, writer int64, requireActive bool) (mergedesk.Event, error) {
 	author := c.AuthorID
 	if author <= 0 {
 		author = writer
@@ -757,13 +584,13 @@ func commentEventOf(ctx context.Context, tx *Tx, c CommentInput, writer int64, r
 	}
 	body, htmlBody := c.Body, c.HTMLBody
 	if strings.TrimSpace(body) == "" {
-		body = commentText(htmlBody)
+		body = mergedesk.PlainText(htmlBody)
 	}
 	if strings.TrimSpace(htmlBody) == "" {
 		htmlBody = commentHTML(body)
 	}
 	public := c.Public == nil || *c.Public
-	return mergedesk.Event{Type: EventComment, Fields: map[string]any{"author_id": author, "body": body,
+	return mergedesk.Event{Type: mergedesk.EventComment, Fields: map[string]any{"author_id": author, "body": body,
 		"html_body": htmlBody, "public": public}}, nil
 }
 
@@ -805,12 +632,12 @@ func propertyEvents(prev, t *mergedesk.Ticket) []mergedesk.Event {
 	for _, pr := range props {
 		if prev == nil {
 			if pr.setOnNew || pr.isPresent {
-				out = append(out, mergedesk.Event{Type: EventCreate, Fields: map[string]any{"field_name": pr.name, "value": pr.now}})
+				out = append(out, mergedesk.Event{Type: mergedesk.EventCreate, Fields: map[string]any{"field_name": pr.name, "value": pr.now}})
 			}
 			continue
 		}
 		if !reflect.DeepEqual(pr.was, pr.now) {
-			out = append(out, mergedesk.Event{Type: EventChange, Fields: map[string]any{
+			out = append(out, mergedesk.Event{Type: mergedesk.EventChange, Fields: map[string]any{
 				"field_name": pr.name, "value": pr.now, "previous_value": pr.was}})
 		}
 	}
@@ -885,14 +712,7 @@ func enumValue(field string, v *string, allowed []string) (*string, error) {
 	}
 	s := strings.ToLower(*v)
 	if !slices.Contains(allowed, s) {
-		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", fieldLabel(field), *v)
+		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", mergedesk.FieldLabel(field), *v)
 	}
 	return &s, nil
-}
-
-// fieldLabel is the human name of a field in error descriptions.
-func fieldLabel(field string) string {
-	s := strings.TrimSuffix(field, "_id")
-	s = strings.ReplaceAll(s, "_", " ")
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -14,84 +14,10 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Trigger is a business rule that runs on ticket creates and updates
-// (api.md §10.1).
-type Trigger struct {
-	ID          int64
-	Title       string
-	Description *string
-	Active      bool
-	Position    int64
-	Default     bool
-	// CategoryID is the JSON value the client sent, echoed as is; nil is null.
-	CategoryID json.RawMessage
-	Conditions Conditions
-	Actions    []Action
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-}
-
-// Conditions are a trigger's all/any condition lists.
-type Conditions struct {
-	All []Condition `json:"all"`
-	Any []Condition `json:"any"`
-}
-
-// Condition is one condition of a trigger. Value is always a string on the wire
-// after normalisation (ids as decimal strings, "" for none).
-type Condition struct {
-	Field    string `json:"field"`
-	Operator string `json:"operator"`
-	Value    string `json:"value"`
-}
-
-// Action is one action of a trigger. Value is a string, or a []string for the
-// notification actions.
-type Action struct {
-	Field string `json:"field"`
-	Value any    `json:"value"`
-}
-
-// UnmarshalJSON reads the stored form, turning lists into []string.
-func (a *Action) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Field string          `json:"field"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	a.Field = raw.Field
-	var list []string
-	if err := json.Unmarshal(raw.Value, &list); err == nil && len(raw.Value) > 0 && raw.Value[0] == '[' {
-		a.Value = list
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(raw.Value, &s); err != nil {
-		a.Value = ""
-		return nil
-	}
-	a.Value = s
-	return nil
-}
-
-// TriggerWrite is the writable part of a trigger. Nil fields are left alone on
-// update; on create Title, Conditions and Actions are required.
-type TriggerWrite struct {
-	Title       *string
-	Description **string
-	Active      *bool
-	Position    *int64
-	CategoryID  *json.RawMessage // pointer to nil: null
-	Conditions  *Conditions
-	Actions     *[]Action
-}
-
 const triggerColumns = "id, title, description, active, position, is_default, category_id, conditions, actions, created_at, updated_at"
 
-func scanTrigger(row interface{ Scan(...any) error }) (*Trigger, error) {
-	var t Trigger
+func scanTrigger(row interface{ Scan(...any) error }) (*mergedesk.Trigger, error) {
+	var t mergedesk.Trigger
 	var desc, cat sql.NullString
 	var conds, acts string
 	var c, u int64
@@ -108,30 +34,20 @@ func scanTrigger(row interface{ Scan(...any) error }) (*Trigger, error) {
 	if err := json.Unmarshal([]byte(acts), &t.Actions); err != nil {
 		return nil, fmt.Errorf("decode actions of trigger %d: %w", t.ID, err)
 	}
-	t.Conditions = t.Conditions.normal()
+	t.Conditions = t.Conditions.Normal()
 	if t.Actions == nil {
-		t.Actions = []Action{}
+		t.Actions = []mergedesk.Action{}
 	}
 	return &t, nil
 }
 
-func (c Conditions) normal() Conditions {
-	if c.All == nil {
-		c.All = []Condition{}
-	}
-	if c.Any == nil {
-		c.Any = []Condition{}
-	}
-	return c
-}
-
-func loadTriggers(ctx context.Context, q querier, where string, args ...any) ([]*Trigger, error) {
+func loadTriggers(ctx context.Context, q querier, where string, args ...any) ([]*mergedesk.Trigger, error) {
 	rows, err := q.query(ctx, "SELECT "+triggerColumns+" FROM triggers WHERE "+where+" ORDER BY position, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load triggers: %w", err)
 	}
 	defer rows.Close()
-	out := []*Trigger{}
+	out := []*mergedesk.Trigger{}
 	for rows.Next() {
 		t, err := scanTrigger(rows)
 		if err != nil {
@@ -142,7 +58,7 @@ func loadTriggers(ctx context.Context, q querier, where string, args ...any) ([]
 	return out, rows.Err()
 }
 
-func loadTrigger(ctx context.Context, q querier, id int64) (*Trigger, error) {
+func loadTrigger(ctx context.Context, q querier, id int64) (*mergedesk.Trigger, error) {
 	t, err := scanTrigger(q.queryRow(ctx, "SELECT "+triggerColumns+" FROM triggers WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mergedesk.NotFound()
@@ -154,26 +70,26 @@ func loadTrigger(ctx context.Context, q querier, id int64) (*Trigger, error) {
 }
 
 // Trigger returns one trigger. Errors: RecordNotFound.
-func (db *DB) Trigger(ctx context.Context, id int64) (*Trigger, error) {
+func (db *DB) Trigger(ctx context.Context, id int64) (*mergedesk.Trigger, error) {
 	return loadTrigger(ctx, db.r(), id)
 }
 
 // Triggers lists triggers in position order, only active or inactive ones when
 // active is set. Trigger lists are short, so a page is cut from the whole
 // ordered list; a cursor names the trigger id it follows or precedes.
-func (db *DB) Triggers(ctx context.Context, active *bool, p Page) ([]*Trigger, PageInfo, error) {
+func (db *DB) Triggers(ctx context.Context, active *bool, p mergedesk.Page) ([]*mergedesk.Trigger, mergedesk.PageInfo, error) {
 	where, args := "1=1", []any{}
 	if active != nil {
 		where, args = "active = ?", []any{*active}
 	}
 	all, err := loadTriggers(ctx, db.r(), where, args...)
 	if err != nil {
-		return nil, PageInfo{}, err
+		return nil, mergedesk.PageInfo{}, err
 	}
 	if p.Size <= 0 || p.Size > 100 {
 		p.Size = 100
 	}
-	var info PageInfo
+	var info mergedesk.PageInfo
 	if !p.Cursor {
 		info.Total = len(all)
 		start := min(p.Offset, len(all))
@@ -182,7 +98,7 @@ func (db *DB) Triggers(ctx context.Context, active *bool, p Page) ([]*Trigger, P
 		return all[start:end], info, nil
 	}
 	index := func(id int64) int {
-		return slices.IndexFunc(all, func(t *Trigger) bool { return t.ID == id })
+		return slices.IndexFunc(all, func(t *mergedesk.Trigger) bool { return t.ID == id })
 	}
 	if p.Before > 0 {
 		end := max(index(p.Before), 0)
@@ -204,7 +120,7 @@ func (db *DB) Triggers(ctx context.Context, active *bool, p Page) ([]*Trigger, P
 // CreateTrigger stores a new trigger; position defaults to last. The conditions
 // and actions are stored as given: callers validate them (internal/trigger).
 // Errors: RecordInvalid (title, conditions, actions BlankValue).
-func (db *DB) CreateTrigger(ctx context.Context, w TriggerWrite) (*Trigger, error) {
+func (db *DB) CreateTrigger(ctx context.Context, w mergedesk.TriggerWrite) (*mergedesk.Trigger, error) {
 	switch {
 	case w.Title == nil || strings.TrimSpace(*w.Title) == "":
 		return nil, mergedesk.Invalid("title", mergedesk.CodeBlank, "Title: cannot be blank")
@@ -213,7 +129,7 @@ func (db *DB) CreateTrigger(ctx context.Context, w TriggerWrite) (*Trigger, erro
 	case w.Actions == nil || len(*w.Actions) == 0:
 		return nil, mergedesk.Invalid("actions", mergedesk.CodeBlank, "Actions: cannot be blank")
 	}
-	var out *Trigger
+	var out *mergedesk.Trigger
 	err := db.Update(ctx, func(tx *Tx) error {
 		pos := int64(0)
 		if w.Position != nil {
@@ -230,7 +146,7 @@ func (db *DB) CreateTrigger(ctx context.Context, w TriggerWrite) (*Trigger, erro
 		id, err := tx.insert(ctx, `INSERT INTO triggers (title, description, active, position, category_id, conditions, actions,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			strings.TrimSpace(*w.Title), descValue(w.Description), active, pos, rawValue(w.CategoryID),
-			encodeJSON(w.Conditions.normal()), encodeJSON(*w.Actions), now, now)
+			encodeJSON(w.Conditions.Normal()), encodeJSON(*w.Actions), now, now)
 		if err != nil {
 			return fmt.Errorf("insert trigger: %w", err)
 		}
@@ -243,14 +159,14 @@ func (db *DB) CreateTrigger(ctx context.Context, w TriggerWrite) (*Trigger, erro
 
 // UpdateTrigger applies w to a trigger. Errors: RecordNotFound, RecordInvalid
 // (title or actions BlankValue).
-func (db *DB) UpdateTrigger(ctx context.Context, id int64, w TriggerWrite) (*Trigger, error) {
+func (db *DB) UpdateTrigger(ctx context.Context, id int64, w mergedesk.TriggerWrite) (*mergedesk.Trigger, error) {
 	if w.Title != nil && strings.TrimSpace(*w.Title) == "" {
 		return nil, mergedesk.Invalid("title", mergedesk.CodeBlank, "Title: cannot be blank")
 	}
 	if w.Actions != nil && len(*w.Actions) == 0 {
 		return nil, mergedesk.Invalid("actions", mergedesk.CodeBlank, "Actions: cannot be blank")
 	}
-	var out *Trigger
+	var out *mergedesk.Trigger
 	err := db.Update(ctx, func(tx *Tx) error {
 		if _, err := loadTrigger(ctx, tx, id); err != nil {
 			return err
@@ -277,7 +193,7 @@ func (db *DB) UpdateTrigger(ctx context.Context, id int64, w TriggerWrite) (*Tri
 			col("category_id", rawValue(w.CategoryID))
 		}
 		if w.Conditions != nil {
-			col("conditions", encodeJSON(w.Conditions.normal()))
+			col("conditions", encodeJSON(w.Conditions.Normal()))
 		}
 		if w.Actions != nil {
 			col("actions", encodeJSON(*w.Actions))
@@ -331,7 +247,7 @@ const triggerCacheTTL = 10 * time.Second
 type triggerCache struct {
 	mu       sync.Mutex
 	gen      uint64
-	list     []*Trigger // nil: not loaded
+	list     []*mergedesk.Trigger // nil: not loaded
 	loadedAt time.Time
 }
 
@@ -360,7 +276,7 @@ func (tx *Tx) invalidateTriggers() {
 
 // ActiveTriggers returns the active triggers in position order, from the cache
 // when it is fresh. The triggers are shared: callers must not modify them.
-func (tx *Tx) ActiveTriggers(ctx context.Context) ([]*Trigger, error) {
+func (tx *Tx) ActiveTriggers(ctx context.Context) ([]*mergedesk.Trigger, error) {
 	c := tx.db.triggerCache()
 	c.mu.Lock()
 	if c.list != nil && time.Since(c.loadedAt) < triggerCacheTTL {

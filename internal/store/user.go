@@ -114,7 +114,7 @@ func (db *DB) UsersByIDs(ctx context.Context, ids []int64) ([]*mergedesk.User, e
 }
 
 // Users lists active users matching f.
-func (db *DB) Users(ctx context.Context, f mergedesk.UserFilter, p Page) ([]*mergedesk.User, PageInfo, error) {
+func (db *DB) Users(ctx context.Context, f mergedesk.UserFilter, p mergedesk.Page) ([]*mergedesk.User, mergedesk.PageInfo, error) {
 	where := []string{"active = TRUE"}
 	var args []any
 	if len(f.Roles) > 0 {

@@ -30,7 +30,7 @@ func TestCreateUserPhoneFormatsAreOneIdentity(t *testing.T) {
 			t.Errorf("email case: err = %v, want DuplicateValue", err)
 		}
 		// A failed create leaves nothing behind.
-		us, info, err := db.Users(ctx, mergedesk.UserFilter{}, store.Page{})
+		us, info, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{})
 		if err != nil || len(us) != 1 || info.Total != 1 {
 			t.Fatalf("users = %d (total %d), %v; want 1", len(us), info.Total, err)
 		}

@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
-
-// MaxNameLen bounds user, organization and group names.
-const MaxNameLen = 255
 
 // CreateUser creates a user with its identities and organization (api.md §2.3).
 func (db *DB) CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.User, error) {
@@ -40,8 +36,8 @@ func checkName(raw string) (string, error) {
 	if name == "" {
 		return "", mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
 	}
-	if utf8.RuneCountInString(name) > MaxNameLen {
-		return "", mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", MaxNameLen)
+	if utf8.RuneCountInString(name) > mergedesk.MaxNameLen {
+		return "", mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", mergedesk.MaxNameLen)
 	}
 	return name, nil
 }
@@ -343,54 +339,22 @@ func deactivateUser(ctx context.Context, tx *Tx, u *mergedesk.User, mergedInto *
 	return err
 }
 
-// DeletedUser is the record /deleted_users serves: the user as it was just before
-// it was deleted or merged away.
-type DeletedUser struct {
-	ID                int64      `json:"id"`
-	Name              string     `json:"name"`
-	Email             *string    `json:"email"`
-	Phone             *string    `json:"phone"`
-	SharedPhoneNumber *bool      `json:"shared_phone_number"`
-	RemotePhotoURL    *string    `json:"remote_photo_url"`
-	LocaleID          int64      `json:"locale_id"`
-	TimeZone          string     `json:"time_zone"`
-	OrganizationID    *int64     `json:"organization_id"`
-	Role              string     `json:"role"`
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
-	MergedIntoID      *int64     `json:"merged_into_id"`
-	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
-}
-
 // DeletedUserOf captures u's profile values.
-func DeletedUserOf(u *mergedesk.User) DeletedUser {
-	phone, shared := PhoneOf(u)
-	return DeletedUser{ID: u.ID, Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
+func DeletedUserOf(u *mergedesk.User) mergedesk.DeletedUser {
+	phone, shared := mergedesk.PhoneOf(u)
+	return mergedesk.DeletedUser{ID: u.ID, Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
 		RemotePhotoURL: u.RemotePhotoURL, LocaleID: u.LocaleID, TimeZone: u.TimeZone,
 		OrganizationID: u.DefaultOrganizationID(), Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
-// PhoneOf returns the user's phone and shared_phone_number values (api.md §2.1).
-func PhoneOf(u *mergedesk.User) (*string, *bool) {
-	if id := u.PrimaryIdentity(mergedesk.IdentityPhone); id != nil {
-		f := false
-		return &id.Value, &f
-	}
-	if u.SharedPhone != nil {
-		t := true
-		return u.SharedPhone, &t
-	}
-	return nil, nil
-}
-
 // DeletedUsers lists deleted and merged-away users, newest id first is not
 // promised: ascending id like every list.
-func (db *DB) DeletedUsers(ctx context.Context, p Page) ([]DeletedUser, PageInfo, error) {
+func (db *DB) DeletedUsers(ctx context.Context, p mergedesk.Page) ([]mergedesk.DeletedUser, mergedesk.PageInfo, error) {
 	ids, info, err := pageIDs(ctx, db.r(), "users", "active = FALSE", nil, p)
 	if err != nil {
 		return nil, info, err
 	}
-	out := make([]DeletedUser, 0, len(ids))
+	out := make([]mergedesk.DeletedUser, 0, len(ids))
 	for _, id := range ids {
 		d, err := db.DeletedUser(ctx, id)
 		if err != nil {
@@ -402,7 +366,7 @@ func (db *DB) DeletedUsers(ctx context.Context, p Page) ([]DeletedUser, PageInfo
 }
 
 // DeletedUser returns one deleted or merged-away user.
-func (db *DB) DeletedUser(ctx context.Context, id int64) (*DeletedUser, error) {
+func (db *DB) DeletedUser(ctx context.Context, id int64) (*mergedesk.DeletedUser, error) {
 	var snap string
 	var merged, at, updated int64Null
 	err := db.r().queryRow(ctx, "SELECT COALESCE(snapshot, ''), merged_into_id, deactivated_at, updated_at FROM users WHERE id = ? AND active = FALSE", id).
@@ -410,7 +374,7 @@ func (db *DB) DeletedUser(ctx context.Context, id int64) (*DeletedUser, error) {
 	if err != nil {
 		return nil, mergedesk.NotFound()
 	}
-	var d DeletedUser
+	var d mergedesk.DeletedUser
 	if err := decodeInto(snap, &d); err != nil {
 		return nil, err
 	}
@@ -440,12 +404,12 @@ func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []str
 		next := u.Tags
 		switch mode {
 		case "add":
-			next = NormTags(append(next, tags...))
+			next = mergedesk.NormTags(append(next, tags...))
 		case "set":
-			next = NormTags(tags)
+			next = mergedesk.NormTags(tags)
 		case "remove":
 			drop := map[string]bool{}
-			for _, t := range NormTags(tags) {
+			for _, t := range mergedesk.NormTags(tags) {
 				drop[t] = true
 			}
 			next = []string{}

@@ -25,58 +25,11 @@ var (
 	WebhookSubscriptions = []string{"conditional_ticket_events"}
 )
 
-// Webhook is an HTTP endpoint that trigger actions call.
-type Webhook struct {
-	ID            string
-	Name          string
-	Description   *string
-	Endpoint      string
-	HTTPMethod    string
-	RequestFormat string
-	Status        string
-	Subscriptions []string
-	// Auth holds credentials the delivery sends; never shown to clients.
-	Auth          *WebhookAuth
-	SigningSecret string
-	CreatedAt     time.Time
-	CreatedBy     int64
-	UpdatedAt     time.Time
-	UpdatedBy     int64
-}
-
-// WebhookAuth is a webhook's authentication: basic_auth with data
-// {"username","password"} or bearer_token with data {"token"}.
-type WebhookAuth struct {
-	Type        string         `json:"type"`
-	Data        map[string]any `json:"data"`
-	AddPosition string         `json:"add_position"`
-}
-
-// WebhookWrite is the writable part of a webhook: nil fields are left alone on
-// update and required (except Description, Subscriptions and Auth) on create.
-type WebhookWrite struct {
-	Name          *string
-	Description   **string
-	Endpoint      *string
-	HTTPMethod    *string
-	RequestFormat *string
-	Status        *string
-	Subscriptions *[]string
-	Auth          **WebhookAuth
-}
-
-// WebhookPage is a cursor page of webhooks: ids are ordered, so a cursor is the
-// id a page follows (After) or precedes (Before).
-type WebhookPage struct {
-	Size          int
-	After, Before string
-}
-
 const webhookColumns = `id, name, description, endpoint, http_method, request_format, status, subscriptions, auth_type,
 	auth_data, auth_add_position, signing_secret, created_at, created_by, updated_at, updated_by`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
-	var w Webhook
+func scanWebhook(row interface{ Scan(...any) error }) (*mergedesk.Webhook, error) {
+	var w mergedesk.Webhook
 	var desc, authType, authData, authPos sql.NullString
 	var subs string
 	var c, u int64
@@ -89,12 +42,12 @@ func scanWebhook(row interface{ Scan(...any) error }) (*Webhook, error) {
 		w.Subscriptions = []string{}
 	}
 	if authType.Valid {
-		w.Auth = &WebhookAuth{Type: authType.String, AddPosition: authPos.String, Data: decodeObject(authData.String)}
+		w.Auth = &mergedesk.WebhookAuth{Type: authType.String, AddPosition: authPos.String, Data: decodeObject(authData.String)}
 	}
 	return &w, nil
 }
 
-func loadWebhook(ctx context.Context, q querier, id string) (*Webhook, error) {
+func loadWebhook(ctx context.Context, q querier, id string) (*mergedesk.Webhook, error) {
 	w, err := scanWebhook(q.queryRow(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, mergedesk.NotFound()
@@ -106,17 +59,17 @@ func loadWebhook(ctx context.Context, q querier, id string) (*Webhook, error) {
 }
 
 // Webhook returns one webhook. Errors: RecordNotFound.
-func (db *DB) Webhook(ctx context.Context, id string) (*Webhook, error) {
+func (db *DB) Webhook(ctx context.Context, id string) (*mergedesk.Webhook, error) {
 	return loadWebhook(ctx, db.r(), id)
 }
 
 // Webhook returns one webhook inside the transaction. Errors: RecordNotFound.
-func (tx *Tx) Webhook(ctx context.Context, id string) (*Webhook, error) {
+func (tx *Tx) Webhook(ctx context.Context, id string) (*mergedesk.Webhook, error) {
 	return loadWebhook(ctx, tx, id)
 }
 
 // Webhooks lists webhooks in id (creation) order, one cursor page at a time.
-func (db *DB) Webhooks(ctx context.Context, p WebhookPage) ([]*Webhook, PageInfo, error) {
+func (db *DB) Webhooks(ctx context.Context, p mergedesk.WebhookPage) ([]*mergedesk.Webhook, mergedesk.PageInfo, error) {
 	if p.Size <= 0 || p.Size > 100 {
 		p.Size = 100
 	}
@@ -133,25 +86,25 @@ func (db *DB) Webhooks(ctx context.Context, p WebhookPage) ([]*Webhook, PageInfo
 	}
 	rows, err := db.r().query(ctx, q+" LIMIT ?", append(args, p.Size+1)...)
 	if err != nil {
-		return nil, PageInfo{}, fmt.Errorf("list webhooks: %w", err)
+		return nil, mergedesk.PageInfo{}, fmt.Errorf("list webhooks: %w", err)
 	}
 	defer rows.Close()
-	out := []*Webhook{}
+	out := []*mergedesk.Webhook{}
 	for rows.Next() {
 		w, err := scanWebhook(rows)
 		if err != nil {
-			return nil, PageInfo{}, fmt.Errorf("scan webhook: %w", err)
+			return nil, mergedesk.PageInfo{}, fmt.Errorf("scan webhook: %w", err)
 		}
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, PageInfo{}, err
+		return nil, mergedesk.PageInfo{}, err
 	}
 	more := len(out) > p.Size
 	if more {
 		out = out[:p.Size]
 	}
-	var info PageInfo
+	var info mergedesk.PageInfo
 	if backward {
 		slices.Reverse(out)
 		info.HasMore, info.HasPrev = true, more
@@ -163,15 +116,15 @@ func (db *DB) Webhooks(ctx context.Context, p WebhookPage) ([]*Webhook, PageInfo
 
 // CreateWebhook creates a webhook with a new signing secret. Errors:
 // RecordInvalid (BlankValue, InvalidValue).
-func (db *DB) CreateWebhook(ctx context.Context, w WebhookWrite, actorID int64) (*Webhook, error) {
-	h := &Webhook{ID: NewULID(time.Now()), Subscriptions: []string{"conditional_ticket_events"}, SigningSecret: newSecret(),
+func (db *DB) CreateWebhook(ctx context.Context, w mergedesk.WebhookWrite, actorID int64) (*mergedesk.Webhook, error) {
+	h := &mergedesk.Webhook{ID: NewULID(time.Now()), Subscriptions: []string{"conditional_ticket_events"}, SigningSecret: newSecret(),
 		CreatedBy: actorID, UpdatedBy: actorID}
 	for _, req := range []struct {
 		field string
 		v     *string
 	}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
 		if req.v == nil || strings.TrimSpace(*req.v) == "" {
-			return nil, mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", fieldLabel(req.field))
+			return nil, mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", mergedesk.FieldLabel(req.field))
 		}
 	}
 	if err := applyWebhook(h, w); err != nil {
@@ -192,7 +145,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w WebhookWrite, actorID int64) 
 	return db.Webhook(ctx, h.ID)
 }
 
-func webhookArgs(h *Webhook) []any {
+func webhookArgs(h *mergedesk.Webhook) []any {
 	var authType, authData, authPos any
 	if h.Auth != nil {
 		authType, authData, authPos = h.Auth.Type, encodeJSON(h.Auth.Data), h.Auth.AddPosition
@@ -204,7 +157,7 @@ func webhookArgs(h *Webhook) []any {
 
 // UpdateWebhook applies w to a webhook (PUT and PATCH). Errors: RecordNotFound,
 // RecordInvalid.
-func (db *DB) UpdateWebhook(ctx context.Context, id string, w WebhookWrite, actorID int64) error {
+func (db *DB) UpdateWebhook(ctx context.Context, id string, w mergedesk.WebhookWrite, actorID int64) error {
 	return db.Update(ctx, func(tx *Tx) error {
 		h, err := loadWebhook(ctx, tx, id)
 		if err != nil {
@@ -215,7 +168,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, id string, w WebhookWrite, acto
 			v     *string
 		}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
 			if req.v != nil && strings.TrimSpace(*req.v) == "" {
-				return mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", fieldLabel(req.field))
+				return mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", mergedesk.FieldLabel(req.field))
 			}
 		}
 		if err := applyWebhook(h, w); err != nil {
@@ -248,7 +201,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 }
 
 // applyWebhook validates w and applies it to h.
-func applyWebhook(h *Webhook, w WebhookWrite) error {
+func applyWebhook(h *mergedesk.Webhook, w mergedesk.WebhookWrite) error {
 	enum := func(field string, v *string, allowed []string, upper bool) (string, error) {
 		s := strings.TrimSpace(*v)
 		if upper {
@@ -257,7 +210,7 @@ func applyWebhook(h *Webhook, w WebhookWrite) error {
 			s = strings.ToLower(s)
 		}
 		if !slices.Contains(allowed, s) {
-			return "", mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not one of %s", fieldLabel(field), *v, strings.Join(allowed, ", "))
+			return "", mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not one of %s", mergedesk.FieldLabel(field), *v, strings.Join(allowed, ", "))
 		}
 		return s, nil
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // State is what conditions look at: the ticket before the write (nil on a
@@ -24,7 +23,7 @@ type State struct {
 
 // Matches reports whether a trigger with conditions c fires: every all
 // condition holds and, when any is non-empty, at least one any condition does.
-func Matches(c store.Conditions, s State) bool {
+func Matches(c mergedesk.Conditions, s State) bool {
 	for _, x := range c.All {
 		if !Holds(x, s) {
 			return false
@@ -33,12 +32,12 @@ func Matches(c store.Conditions, s State) bool {
 	if len(c.Any) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(c.Any, func(x store.Condition) bool { return Holds(x, s) })
+	return slices.ContainsFunc(c.Any, func(x mergedesk.Condition) bool { return Holds(x, s) })
 }
 
 // Holds reports whether one condition holds. Unknown fields and operators never
 // hold (Validate refuses them on input).
-func Holds(c store.Condition, s State) bool {
+func Holds(c mergedesk.Condition, s State) bool {
 	prev := s.Previous
 	if prev == nil {
 		prev = &mergedesk.Ticket{}
@@ -76,7 +75,7 @@ func Holds(c store.Condition, s State) bool {
 		}
 		return false
 	case "current_tags":
-		want := store.NormTags(strings.Fields(c.Value))
+		want := mergedesk.NormTags(strings.Fields(c.Value))
 		has := slices.ContainsFunc(want, func(tag string) bool { return slices.Contains(t.Tags, tag) })
 		switch c.Operator {
 		case "includes":
@@ -91,7 +90,7 @@ func Holds(c store.Condition, s State) bool {
 
 // compare evaluates the operators of a status-like field. order ranks values for
 // less_than and greater_than ("" ranks below all); nil disables them.
-func compare(c store.Condition, prev, cur string, order []string) bool {
+func compare(c mergedesk.Condition, prev, cur string, order []string) bool {
 	changed := prev != cur
 	v := c.Value
 	switch c.Operator {

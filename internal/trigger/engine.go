@@ -9,13 +9,11 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Engine runs the active triggers on ticket writes. Set its fields before the
 // server takes requests.
 type Engine struct {
-	DB *store.DB
 	// BaseURL is the public base URL, for {{ticket.url}}.
 	BaseURL string
 	Logger  *slog.Logger
@@ -27,14 +25,14 @@ type Engine struct {
 // Install makes db run triggers on every ticket create and update by people,
 // channels and bulk jobs (never imports or merges, which do not call the hook)
 // and returns the engine for further configuration.
-func Install(db *store.DB) *Engine {
-	e := &Engine{DB: db}
+func Install(db interface{ SetTicketHook(mergedesk.TicketHook) }) *Engine {
+	e := &Engine{}
 	db.SetTicketHook(e.Hook)
 	return e
 }
 
 // RuleVia is the via of the events a trigger writes (api.md §7.1).
-func RuleVia(t *store.Trigger) mergedesk.Via {
+func RuleVia(t *mergedesk.Trigger) mergedesk.Via {
 	v := mergedesk.NewVia("rule")
 	v.Source.From = map[string]any{"id": t.ID, "title": t.Title}
 	rel := "trigger"
@@ -45,18 +43,18 @@ func RuleVia(t *store.Trigger) mergedesk.Via {
 // notice is a notification action of a fired trigger, rendered once all
 // triggers have run so that its placeholders see the final ticket.
 type notice struct {
-	trigger *store.Trigger
+	trigger *mergedesk.Trigger
 	field   string
 	via     mergedesk.Via
 	value   []string
 }
 
-// Hook is the store.TicketHook: it checks the active triggers in position
+// Hook is the mergedesk.TicketHook: it checks the active triggers in position
 // order, fires each at most once, and starts again from the top after each
 // firing until a pass fires nothing. A trigger's field changes go into the
 // write's audit with the rule via; its notifications become Notification and
 // External events plus outbox messages, sent after commit.
-func (e *Engine) Hook(ctx context.Context, tx *store.Tx, c *store.TicketChange) error {
+func (e *Engine) Hook(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange) error {
 	if !c.Create && len(c.Audit.Events) == 0 {
 		return nil // nothing changed: nothing is written, so nothing fires
 	}
@@ -95,7 +93,7 @@ func (e *Engine) Hook(ctx context.Context, tx *store.Tx, c *store.TicketChange) 
 // apply performs one field action. An action that cannot apply (a deleted group,
 // an assignee who is no longer an agent) is skipped and logged: a stale rule
 // must not refuse a customer's message.
-func (e *Engine) apply(ctx context.Context, tx *store.Tx, c *store.TicketChange, t *store.Trigger, a store.Action, via *mergedesk.Via) error {
+func (e *Engine) apply(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange, t *mergedesk.Trigger, a mergedesk.Action, via *mergedesk.Via) error {
 	v, _ := a.Value.(string)
 	skip := func(why string) error {
 		e.logger().Warn("trigger action skipped", "trigger", t.ID, "ticket", c.Ticket.ID, "field", a.Field, "value", v, "reason", why)
@@ -135,10 +133,10 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, c *store.TicketChange,
 		}
 		return c.Set("assignee_id", v, via)
 	case "current_tags", "set_tags", "remove_tags":
-		tags := store.NormTags(strings.Fields(v))
+		tags := mergedesk.NormTags(strings.Fields(v))
 		switch a.Field {
 		case "current_tags":
-			tags = store.NormTags(append(slices.Clone(c.Ticket.Tags), tags...))
+			tags = mergedesk.NormTags(append(slices.Clone(c.Ticket.Tags), tags...))
 		case "remove_tags":
 			tags = slices.DeleteFunc(slices.Clone(c.Ticket.Tags), func(s string) bool { return slices.Contains(tags, s) })
 		}
@@ -149,7 +147,7 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, c *store.TicketChange,
 
 // notify renders the notification actions against the final ticket, records
 // their events and queues their deliveries.
-func (e *Engine) notify(ctx context.Context, tx *store.Tx, c *store.TicketChange, notices []notice) error {
+func (e *Engine) notify(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange, notices []notice) error {
 	t := c.Ticket
 	requester, err := tx.User(ctx, t.RequesterID)
 	if err != nil && mergedesk.ErrorCode(err) != mergedesk.ENotFound {
@@ -171,9 +169,9 @@ func (e *Engine) notify(ctx context.Context, tx *store.Tx, c *store.TicketChange
 				continue
 			}
 			body := Render(n.value[1], data, w.RequestFormat == "json")
-			c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: store.EventExternal,
+			c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventExternal,
 				Fields: map[string]any{"via": n.via, "resource": w.ID, "body": body}})
-			if err := tx.Enqueue(ctx, &store.OutboxMessage{Kind: store.OutboxWebhook, TicketID: t.ID,
+			if err := tx.Enqueue(ctx, &mergedesk.OutboxMessage{Kind: mergedesk.OutboxWebhook, TicketID: t.ID,
 				TriggerID: n.trigger.ID, WebhookID: w.ID, Body: body}); err != nil {
 				return err
 			}
@@ -208,13 +206,13 @@ func (e *Engine) notify(ctx context.Context, tx *store.Tx, c *store.TicketChange
 			continue
 		}
 		subject, body := Render(n.value[1], data, false), Render(n.value[2], data, false)
-		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: store.EventNotification,
+		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventNotification,
 			Fields: map[string]any{"via": n.via, "subject": subject, "body": body, "recipients": []int64{u.ID}}})
 		addr := u.Email()
 		if addr == nil {
 			continue // no address to mail: the event records the notification
 		}
-		if err := tx.Enqueue(ctx, &store.OutboxMessage{Kind: store.OutboxEmail, TicketID: t.ID, TriggerID: n.trigger.ID,
+		if err := tx.Enqueue(ctx, &mergedesk.OutboxMessage{Kind: mergedesk.OutboxEmail, TicketID: t.ID, TriggerID: n.trigger.ID,
 			RecipientID: u.ID, Recipient: *addr, Subject: subject, Body: body}); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -90,7 +89,7 @@ func TestHolds(t *testing.T) {
 	for _, tt := range tests {
 		name := tt.field + "_" + tt.op + "_" + tt.value
 		t.Run(name, func(t *testing.T) {
-			got := Holds(store.Condition{Field: tt.field, Operator: tt.op, Value: tt.value}, tt.s)
+			got := Holds(mergedesk.Condition{Field: tt.field, Operator: tt.op, Value: tt.value}, tt.s)
 			if got != tt.want {
 				t.Errorf("Holds(%s %s %q) = %v, want %v", tt.field, tt.op, tt.value, got, tt.want)
 			}
@@ -99,20 +98,20 @@ func TestHolds(t *testing.T) {
 }
 
 func TestMatches(t *testing.T) {
-	yes := store.Condition{Field: "status", Operator: "is", Value: "pending"}
-	no := store.Condition{Field: "status", Operator: "is", Value: "solved"}
+	yes := mergedesk.Condition{Field: "status", Operator: "is", Value: "pending"}
+	no := mergedesk.Condition{Field: "status", Operator: "is", Value: "solved"}
 	tests := []struct {
 		name string
-		c    store.Conditions
+		c    mergedesk.Conditions
 		want bool
 	}{
-		{"Empty", store.Conditions{}, true},
-		{"AllHold", store.Conditions{All: []store.Condition{yes, yes}}, true},
-		{"AllOneFails", store.Conditions{All: []store.Condition{yes, no}}, false},
-		{"AnyOneHolds", store.Conditions{Any: []store.Condition{no, yes}}, true},
-		{"AnyNoneHolds", store.Conditions{Any: []store.Condition{no, no}}, false},
-		{"AllAndAny", store.Conditions{All: []store.Condition{yes}, Any: []store.Condition{no, yes}}, true},
-		{"AllFailsAnyHolds", store.Conditions{All: []store.Condition{no}, Any: []store.Condition{yes}}, false},
+		{"Empty", mergedesk.Conditions{}, true},
+		{"AllHold", mergedesk.Conditions{All: []mergedesk.Condition{yes, yes}}, true},
+		{"AllOneFails", mergedesk.Conditions{All: []mergedesk.Condition{yes, no}}, false},
+		{"AnyOneHolds", mergedesk.Conditions{Any: []mergedesk.Condition{no, yes}}, true},
+		{"AnyNoneHolds", mergedesk.Conditions{Any: []mergedesk.Condition{no, no}}, false},
+		{"AllAndAny", mergedesk.Conditions{All: []mergedesk.Condition{yes}, Any: []mergedesk.Condition{no, yes}}, true},
+		{"AllFailsAnyHolds", mergedesk.Conditions{All: []mergedesk.Condition{no}, Any: []mergedesk.Condition{yes}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,14 +123,14 @@ func TestMatches(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	cond := func(f, op, v string) store.Conditions {
-		return store.Conditions{All: []store.Condition{{Field: f, Operator: op, Value: v}}}
+	cond := func(f, op, v string) mergedesk.Conditions {
+		return mergedesk.Conditions{All: []mergedesk.Condition{{Field: f, Operator: op, Value: v}}}
 	}
-	act := func(f string, v any) []store.Action { return []store.Action{{Field: f, Value: v}} }
+	act := func(f string, v any) []mergedesk.Action { return []mergedesk.Action{{Field: f, Value: v}} }
 	tests := []struct {
 		name    string
-		c       store.Conditions
-		a       []store.Action
+		c       mergedesk.Conditions
+		a       []mergedesk.Action
 		wantErr string // field of the RecordInvalid, "" for none
 	}{
 		{"OK", cond("status", "is", "open"), act("priority", "high"), ""},
@@ -148,13 +147,13 @@ func TestValidate(t *testing.T) {
 		{"ErrID", cond("group_id", "is", "abc"), nil, "conditions"},
 		{"ErrVia", cond("via_id", "is", "99"), nil, "conditions"},
 		{"ErrTags", cond("current_tags", "includes", " "), nil, "conditions"},
-		{"ErrActionField", store.Conditions{}, act("subject", "x"), "actions"},
-		{"ErrActionStatus", store.Conditions{}, act("status", "done"), "actions"},
-		{"ErrActionGroup", store.Conditions{}, act("group_id", "x"), "actions"},
-		{"ErrWebhookShape", store.Conditions{}, act("notification_webhook", "01H"), "actions"},
-		{"ErrWebhookLen", store.Conditions{}, act("notification_webhook", []string{"01H"}), "actions"},
-		{"ErrRecipient", store.Conditions{}, act("notification_user", []string{"everyone", "s", "b"}), "actions"},
-		{"ErrListForScalar", store.Conditions{}, act("priority", []string{"high"}), "actions"},
+		{"ErrActionField", mergedesk.Conditions{}, act("subject", "x"), "actions"},
+		{"ErrActionStatus", mergedesk.Conditions{}, act("status", "done"), "actions"},
+		{"ErrActionGroup", mergedesk.Conditions{}, act("group_id", "x"), "actions"},
+		{"ErrWebhookShape", mergedesk.Conditions{}, act("notification_webhook", "01H"), "actions"},
+		{"ErrWebhookLen", mergedesk.Conditions{}, act("notification_webhook", []string{"01H"}), "actions"},
+		{"ErrRecipient", mergedesk.Conditions{}, act("notification_user", []string{"everyone", "s", "b"}), "actions"},
+		{"ErrListForScalar", mergedesk.Conditions{}, act("priority", []string{"high"}), "actions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 var (
@@ -33,8 +32,8 @@ var namedRecipients = []string{"requester_id", "assignee_id", "current_user"}
 
 // Validate checks a trigger's conditions and actions. Errors: RecordInvalid on
 // conditions or actions (InvalidValue).
-func Validate(c store.Conditions, actions []store.Action) error {
-	for _, list := range [][]store.Condition{c.All, c.Any} {
+func Validate(c mergedesk.Conditions, actions []mergedesk.Action) error {
+	for _, list := range [][]mergedesk.Condition{c.All, c.Any} {
 		for _, x := range list {
 			if err := validateCondition(x); err != nil {
 				return err
@@ -49,11 +48,11 @@ func Validate(c store.Conditions, actions []store.Action) error {
 	return nil
 }
 
-func condErr(x store.Condition, why string) error {
+func condErr(x mergedesk.Condition, why string) error {
 	return mergedesk.Invalid("conditions", mergedesk.CodeInvalid, "Conditions: %s %s %q: %s", x.Field, x.Operator, x.Value, why)
 }
 
-func validateCondition(x store.Condition) error {
+func validateCondition(x mergedesk.Condition) error {
 	ops, ok := conditionOps[x.Field]
 	if !ok {
 		return condErr(x, "unknown field")
@@ -93,11 +92,11 @@ func validateCondition(x store.Condition) error {
 	return nil
 }
 
-func actErr(a store.Action, why string) error {
+func actErr(a mergedesk.Action, why string) error {
 	return mergedesk.Invalid("actions", mergedesk.CodeInvalid, "Actions: %s: %s", a.Field, why)
 }
 
-func validateAction(a store.Action) error {
+func validateAction(a mergedesk.Action) error {
 	list, isList := a.Value.([]string)
 	s, _ := a.Value.(string)
 	switch a.Field {

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 func (s *Server) auditRoutes() {
@@ -44,7 +44,7 @@ func (s *Server) countTicketAudits(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(s.DB.Now())}})
+	return writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{"value": n, "refreshed_at": ts(time.Now().UTC().Truncate(time.Second))}})
 }
 
 func (s *Server) getTicketAudit(w http.ResponseWriter, r *http.Request) error {
@@ -104,7 +104,7 @@ func (s *Server) listAllAudits(w http.ResponseWriter, r *http.Request) error {
 		first, last := ends(as, func(a *mergedesk.Audit) int64 { return a.ID })
 		return s.list(w, r, "audits", auditsView(as), p, info, first, last)
 	}
-	p := store.Page{Cursor: true, Size: clampSize(q.Get("limit")), Desc: desc}
+	p := mergedesk.Page{Cursor: true, Size: clampSize(q.Get("limit")), Desc: desc}
 	if c := q.Get("cursor"); c != "" {
 		before, id, err := decodeLegacyCursor(c)
 		if err != nil {

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 type callerKey struct{}
 
 // caller is the authenticated user of a request.
-type caller struct{ store.Principal }
+type caller struct{ mergedesk.Principal }
 
 func (c *caller) IsStaff() bool {
 	return c.Role == mergedesk.RoleAgent || c.Role == mergedesk.RoleAdmin
@@ -28,7 +27,7 @@ func callerFrom(ctx context.Context) *caller {
 
 // WithCaller returns ctx carrying an authenticated principal (used by the UI,
 // which authenticates with sessions, to call the same handlers).
-func WithCaller(ctx context.Context, p store.Principal) context.Context {
+func WithCaller(ctx context.Context, p mergedesk.Principal) context.Context {
 	return context.WithValue(ctx, callerKey{}, &caller{p})
 }
 
@@ -44,7 +43,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 		return nil, errUnauthorized
 	}
 	ctx := r.Context()
-	var p *store.Principal
+	var p *mergedesk.Principal
 	var err error
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
 		p, err = s.tokenPrincipal(ctx, strings.TrimSpace(tok), "")
@@ -78,7 +77,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 const tokenTTL = 2 * time.Second
 
 // tokenPrincipal resolves an API token, remembering successes for tokenTTL.
-func (s *Server) tokenPrincipal(ctx context.Context, token, email string) (*store.Principal, error) {
+func (s *Server) tokenPrincipal(ctx context.Context, token, email string) (*mergedesk.Principal, error) {
 	key := sha256.Sum256([]byte("token\x00" + email + "\x00" + token))
 	if p, ok := s.tokens.get(key, tokenTTL); ok {
 		return &p, nil
@@ -97,21 +96,21 @@ type principalCache struct {
 }
 
 type principalEntry struct {
-	p  store.Principal
+	p  mergedesk.Principal
 	at time.Time
 }
 
-func (c *principalCache) get(k [32]byte, ttl time.Duration) (store.Principal, bool) {
+func (c *principalCache) get(k [32]byte, ttl time.Duration) (mergedesk.Principal, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
 	if !ok || time.Since(e.at) > ttl {
-		return store.Principal{}, false
+		return mergedesk.Principal{}, false
 	}
 	return e.p, true
 }
 
-func (c *principalCache) putPrincipal(k [32]byte, p store.Principal) {
+func (c *principalCache) putPrincipal(k [32]byte, p mergedesk.Principal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) > 10_000 {

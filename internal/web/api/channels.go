@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // contactBody is a message's sender or CC (api.md §13.1).
@@ -16,8 +15,8 @@ type contactBody struct {
 	Name  string `json:"name"`
 }
 
-func (c contactBody) contact() store.Contact {
-	return store.Contact{Type: c.Type, Value: c.Value, Name: c.Name}
+func (c contactBody) contact() mergedesk.Contact {
+	return mergedesk.Contact{Type: c.Type, Value: c.Value, Name: c.Name}
 }
 
 // messageBody is the body of POST /channels/messages.
@@ -50,11 +49,11 @@ func (s *Server) postChannelMessage(w http.ResponseWriter, r *http.Request) erro
 	if b.From == nil {
 		return mergedesk.Invalid("from", mergedesk.CodeBlank, "From: cannot be blank")
 	}
-	if !slices.Contains(store.MessageChannels, b.Channel) {
+	if !slices.Contains(mergedesk.MessageChannels, b.Channel) {
 		return mergedesk.Invalid("channel", mergedesk.CodeInvalid, "Channel: %q is not one of %s",
-			b.Channel, strings.Join(store.MessageChannels, ", "))
+			b.Channel, strings.Join(mergedesk.MessageChannels, ", "))
 	}
-	m := store.InboundMessage{Channel: b.Channel, From: b.From.contact(), Subject: b.Subject.V, Body: b.Body}
+	m := mergedesk.InboundMessage{Channel: b.Channel, From: b.From.contact(), Subject: b.Subject.V, Body: b.Body}
 	if p := refPtr(b.TicketID); p != nil {
 		m.TicketID, m.ExplicitTicket = *p, true
 	}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // groupJSON is the group object of api.md §5.
@@ -38,18 +37,18 @@ type groupBody struct {
 	Default     Opt[bool]   `json:"default"`
 }
 
-func decodeGroup(r *http.Request) (store.GroupWrite, error) {
+func decodeGroup(r *http.Request) (mergedesk.GroupWrite, error) {
 	var env struct {
 		Group *groupBody `json:"group"`
 	}
 	if err := decode(r, &env); err != nil {
-		return store.GroupWrite{}, err
+		return mergedesk.GroupWrite{}, err
 	}
 	b := env.Group
 	if b == nil {
-		return store.GroupWrite{}, mergedesk.Errorf(mergedesk.EParamMissing, "group parameter is missing")
+		return mergedesk.GroupWrite{}, mergedesk.Errorf(mergedesk.EParamMissing, "group parameter is missing")
 	}
-	return store.GroupWrite{Name: b.Name.Ptr(), Description: strUpdate(b.Description), Default: b.Default.Ptr()}, nil
+	return mergedesk.GroupWrite{Name: b.Name.Ptr(), Description: strUpdate(b.Description), Default: b.Default.Ptr()}, nil
 }
 
 func (s *Server) groupRoutes() {

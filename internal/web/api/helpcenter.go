@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Help Center contributions (api.md §11). Agents and admins write on behalf of
@@ -69,25 +68,25 @@ func (s *Server) postURL(r *http.Request, id int64) string {
 	return s.url(r, "/community/posts/"+itoa(id))
 }
 
-func (s *Server) postView(r *http.Request, p *store.Post) postJSON {
+func (s *Server) postView(r *http.Request, p *mergedesk.Post) postJSON {
 	return postJSON{ID: p.ID, URL: s.postURL(r, p.ID), Title: p.Title, Details: p.Details, AuthorID: p.AuthorID,
 		TopicID: p.TopicID, Status: p.Status, Pinned: p.Pinned, Featured: p.Featured, Closed: p.Closed,
 		VoteSum: p.VoteSum, VoteCount: p.VoteCount, CommentCount: p.CommentCount, FollowerCount: p.FollowerCount,
 		CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt)}
 }
 
-func (s *Server) postCommentView(r *http.Request, c *store.PostComment) postCommentJSON {
+func (s *Server) postCommentView(r *http.Request, c *mergedesk.PostComment) postCommentJSON {
 	return postCommentJSON{ID: c.ID, URL: s.url(r, "/community/posts/"+itoa(c.PostID)+"/comments/"+itoa(c.ID)),
 		PostID: c.PostID, AuthorID: c.AuthorID, Body: c.Body, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt)}
 }
 
 // voteView uses Zendesk's vote URL, /help_center/votes/{id}.
-func (s *Server) voteView(r *http.Request, v *store.Vote) voteJSON {
+func (s *Server) voteView(r *http.Request, v *mergedesk.Vote) voteJSON {
 	return voteJSON{ID: v.ID, URL: s.url(r, "/help_center/votes/"+itoa(v.ID)), UserID: v.UserID, Value: v.Value,
 		ItemID: v.PostID, ItemType: "Post", CreatedAt: ts(v.CreatedAt), UpdatedAt: ts(v.UpdatedAt)}
 }
 
-func (s *Server) subscriptionView(r *http.Request, sub *store.PostSubscription) subscriptionJSON {
+func (s *Server) subscriptionView(r *http.Request, sub *mergedesk.PostSubscription) subscriptionJSON {
 	return subscriptionJSON{ID: sub.ID, URL: s.url(r, "/community/posts/"+itoa(sub.PostID)+"/subscriptions/"+itoa(sub.ID)),
 		UserID: sub.UserID, ContentID: sub.PostID, ContentType: "Post", CreatedAt: ts(sub.CreatedAt), UpdatedAt: ts(sub.UpdatedAt)}
 }
@@ -129,7 +128,7 @@ func onBehalfOf(r *http.Request, ref Ref) int64 {
 	return callerFrom(r.Context()).ID
 }
 
-func (s *Server) writePosts(w http.ResponseWriter, r *http.Request, f store.PostFilter) error {
+func (s *Server) writePosts(w http.ResponseWriter, r *http.Request, f mergedesk.PostFilter) error {
 	p, err := pageParams(r)
 	if err != nil {
 		return err
@@ -138,11 +137,11 @@ func (s *Server) writePosts(w http.ResponseWriter, r *http.Request, f store.Post
 	if err != nil {
 		return err
 	}
-	first, last := ends(ps, func(p *store.Post) int64 { return p.ID })
-	return s.list(w, r, "posts", mapSlice(ps, func(p *store.Post) postJSON { return s.postView(r, p) }), p, info, first, last)
+	first, last := ends(ps, func(p *mergedesk.Post) int64 { return p.ID })
+	return s.list(w, r, "posts", mapSlice(ps, func(p *mergedesk.Post) postJSON { return s.postView(r, p) }), p, info, first, last)
 }
 
-func (s *Server) writePostComments(w http.ResponseWriter, r *http.Request, f store.CommentFilter) error {
+func (s *Server) writePostComments(w http.ResponseWriter, r *http.Request, f mergedesk.CommentFilter) error {
 	p, err := pageParams(r)
 	if err != nil {
 		return err
@@ -151,13 +150,13 @@ func (s *Server) writePostComments(w http.ResponseWriter, r *http.Request, f sto
 	if err != nil {
 		return err
 	}
-	first, last := ends(cs, func(c *store.PostComment) int64 { return c.ID })
-	return s.list(w, r, "comments", mapSlice(cs, func(c *store.PostComment) postCommentJSON { return s.postCommentView(r, c) }),
+	first, last := ends(cs, func(c *mergedesk.PostComment) int64 { return c.ID })
+	return s.list(w, r, "comments", mapSlice(cs, func(c *mergedesk.PostComment) postCommentJSON { return s.postCommentView(r, c) }),
 		p, info, first, last)
 }
 
 func (s *Server) listPosts(w http.ResponseWriter, r *http.Request) error {
-	return s.writePosts(w, r, store.PostFilter{})
+	return s.writePosts(w, r, mergedesk.PostFilter{})
 }
 
 func (s *Server) getPost(w http.ResponseWriter, r *http.Request) error {
@@ -192,7 +191,7 @@ func (s *Server) createPost(w http.ResponseWriter, r *http.Request) error {
 	if b == nil {
 		return mergedesk.Errorf(mergedesk.EParamMissing, "post parameter is missing")
 	}
-	p, err := s.DB.CreatePost(r.Context(), store.NewPost{Title: b.Title, Details: b.Details, AuthorID: onBehalfOf(r, b.AuthorID),
+	p, err := s.DB.CreatePost(r.Context(), mergedesk.NewPost{Title: b.Title, Details: b.Details, AuthorID: onBehalfOf(r, b.AuthorID),
 		TopicID: refPtr(b.TopicID), Status: b.Status, Pinned: b.Pinned, Featured: b.Featured, Closed: b.Closed})
 	if err != nil {
 		return err
@@ -229,7 +228,7 @@ func (s *Server) listPostComments(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.writePostComments(w, r, store.CommentFilter{PostID: &id})
+	return s.writePostComments(w, r, mergedesk.CommentFilter{PostID: &id})
 }
 
 func (s *Server) createPostComment(w http.ResponseWriter, r *http.Request) error {
@@ -283,8 +282,8 @@ func (s *Server) listVotes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	first, last := ends(vs, func(v *store.Vote) int64 { return v.ID })
-	return s.list(w, r, "votes", mapSlice(vs, func(v *store.Vote) voteJSON { return s.voteView(r, v) }), p, info, first, last)
+	first, last := ends(vs, func(v *mergedesk.Vote) int64 { return v.ID })
+	return s.list(w, r, "votes", mapSlice(vs, func(v *mergedesk.Vote) voteJSON { return s.voteView(r, v) }), p, info, first, last)
 }
 
 // vote casts an up (1) or down (-1) vote; value 0 takes it from the body
@@ -350,8 +349,8 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	first, last := ends(ss, func(sub *store.PostSubscription) int64 { return sub.ID })
-	return s.list(w, r, "subscriptions", mapSlice(ss, func(sub *store.PostSubscription) subscriptionJSON { return s.subscriptionView(r, sub) }),
+	first, last := ends(ss, func(sub *mergedesk.PostSubscription) int64 { return sub.ID })
+	return s.list(w, r, "subscriptions", mapSlice(ss, func(sub *mergedesk.PostSubscription) subscriptionJSON { return s.subscriptionView(r, sub) }),
 		p, info, first, last)
 }
 
@@ -407,7 +406,7 @@ func (s *Server) listUserPosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writePosts(w, r, store.PostFilter{AuthorID: &id})
+	return s.writePosts(w, r, mergedesk.PostFilter{AuthorID: &id})
 }
 
 func (s *Server) listUserComments(w http.ResponseWriter, r *http.Request) error {
@@ -415,5 +414,5 @@ func (s *Server) listUserComments(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.writePostComments(w, r, store.CommentFilter{AuthorID: &id})
+	return s.writePostComments(w, r, mergedesk.CommentFilter{AuthorID: &id})
 }

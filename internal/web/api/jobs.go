@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // Job types (api.md §8).
@@ -179,4 +178,4 @@ func (s *Server) showManyJobs(w http.ResponseWriter, r *http.Request) error {
 }
 
 var _ = strings.Cut
-var _ store.Page
+var _ mergedesk.Page

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
@@ -1072,7 +1071,7 @@ func TestMergePreviewProperty(t *testing.T) {
 		for i := range 4 {
 			orgs = append(orgs, e.createOrg(fmt.Sprintf("Prop Org %d", i), nil))
 		}
-		writer := store.TicketWriter{ActorID: e.Agent.ID, Via: mergedesk.NewVia("api")}
+		writer := mergedesk.TicketWriter{ActorID: e.Agent.ID, Via: mergedesk.NewVia("api")}
 		setSettings := func(multi, sso bool) {
 			if _, err := e.DB.UpdateSettings(ctx, json.RawMessage(fmt.Sprintf(
 				`{"users":{"multiple_organizations":%t},"sso":{"jwt":{"enabled":%t}}}`, multi, sso))); err != nil {
@@ -1151,13 +1150,13 @@ func TestMergePreviewProperty(t *testing.T) {
 			people := []int64{s.ID, d.ID, other}
 			for range r.IntN(6) {
 				req := people[r.IntN(3)]
-				var ccs []store.CCRef
+				var ccs []mergedesk.CCRef
 				for _, p := range people {
 					if p != req && r.IntN(2) == 0 {
-						ccs = append(ccs, store.CCRef{UserID: p})
+						ccs = append(ccs, mergedesk.CCRef{UserID: p})
 					}
 				}
-				in := store.TicketInput{RequesterID: &req, Comment: &store.CommentInput{Body: "x"}, Collaborators: &ccs}
+				in := mergedesk.TicketInput{RequesterID: &req, Comment: &mergedesk.CommentInput{Body: "x"}, Collaborators: &ccs}
 				var err error
 				if r.IntN(3) == 0 {
 					closed := "closed"
@@ -1171,7 +1170,7 @@ func TestMergePreviewProperty(t *testing.T) {
 				}
 			}
 			if r.IntN(8) == 0 {
-				if _, err := e.DB.CreatePost(ctx, store.NewPost{Title: "p", Details: "d", AuthorID: s.ID}); err != nil {
+				if _, err := e.DB.CreatePost(ctx, mergedesk.NewPost{Title: "p", Details: "d", AuthorID: s.ID}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // stressDuration is how long each database is hammered.
@@ -131,7 +130,7 @@ func (s *stress) round() {
 	}
 
 	tag := fmt.Sprintf("s%d-0", n)
-	open, _, err := s.e.DB.Tickets(ctx, store.TicketFilter{ExternalID: &tag, RequesterID: &set.users[0]}, store.Page{Size: 1})
+	open, _, err := s.e.DB.Tickets(ctx, mergedesk.TicketFilter{ExternalID: &tag, RequesterID: &set.users[0]}, mergedesk.Page{Size: 1})
 	if err != nil || len(open) != 1 || open[0].Status != "open" {
 		t.Errorf("open ticket of A: %v %v", open, err)
 		return
@@ -371,7 +370,7 @@ func (s *stress) checkSet(set *userSet) {
 	records := map[int64]int64{} // source -> record id
 	for _, u := range set.users {
 		src := u
-		ms, _, err := s.e.DB.UserMerges(ctx, &src, store.Page{})
+		ms, _, err := s.e.DB.UserMerges(ctx, &src, mergedesk.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -524,7 +523,7 @@ func (s *stress) checkIdentityOwner(set *userSet, where string, id, want int64) 
 
 // mergeAuditsOf returns the user_merge_id of every merge audit of a ticket.
 func (s *stress) mergeAuditsOf(ticketID int64) []int64 {
-	as, _, err := s.e.DB.TicketAudits(context.Background(), ticketID, store.Page{})
+	as, _, err := s.e.DB.TicketAudits(context.Background(), ticketID, mergedesk.Page{})
 	if err != nil {
 		s.t.Fatal(err)
 	}

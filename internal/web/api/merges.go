@@ -8,7 +8,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/merge"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 func (s *Server) mergeRoutes() {
@@ -80,7 +79,7 @@ func (s *Server) previewView(r *http.Request, source, target int64, p *merge.Pla
 		"version": p.Version, "user": s.fullUser(r, p.Result, s.tagging(r.Context())), "fields": p.Fields, "tickets": p.Tickets}
 }
 
-func (s *Server) userMergeView(r *http.Request, m *store.UserMerge) map[string]any {
+func (s *Server) userMergeView(r *http.Request, m *mergedesk.UserMerge) map[string]any {
 	return map[string]any{"id": m.ID, "url": s.url(r, "/user_merges/"+strconv.FormatInt(m.ID, 10)), "actor_id": m.ActorID,
 		"created_at": ts(m.CreatedAt), "source_id": m.SourceID, "target_id": m.TargetID, "tickets_moved": m.TicketsMoved,
 		"ccs_moved": m.CCsMoved, "identities_moved": m.IdentitiesMoved, "fields": m.Fields, "source_snapshot": m.SourceSnapshot}
@@ -107,7 +106,7 @@ func (s *Server) listUserMerges(w http.ResponseWriter, r *http.Request) error {
 	for i, m := range ms {
 		out[i] = s.userMergeView(r, m)
 	}
-	first, last := ends(ms, func(m *store.UserMerge) int64 { return m.ID })
+	first, last := ends(ms, func(m *mergedesk.UserMerge) int64 { return m.ID })
 	return s.list(w, r, "user_merges", out, p, info, first, last)
 }
 

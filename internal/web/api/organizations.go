@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // organizationJSON is the organization object of api.md §4.1.
@@ -76,8 +75,8 @@ type organizationBody struct {
 
 // write converts the body; null tags, domain_names and organization_fields mean
 // no change (api.md §1.3), which on create is the empty value.
-func (b *organizationBody) write() (store.OrganizationWrite, error) {
-	w := store.OrganizationWrite{Name: b.Name.Ptr(), ExternalID: strUpdate(b.ExternalID), DomainNames: b.DomainNames.Ptr(),
+func (b *organizationBody) write() (mergedesk.OrganizationWrite, error) {
+	w := mergedesk.OrganizationWrite{Name: b.Name.Ptr(), ExternalID: strUpdate(b.ExternalID), DomainNames: b.DomainNames.Ptr(),
 		GroupID: refUpdate(b.GroupID), SharedTickets: b.SharedTickets.Ptr(), SharedComments: b.SharedComments.Ptr(),
 		Details: strUpdate(b.Details), Notes: strUpdate(b.Notes), Tags: b.Tags.Ptr()}
 	if raw := b.OrganizationFields.Ptr(); raw != nil {
@@ -136,10 +135,10 @@ func (s *Server) organizationRoutes() {
 }
 
 func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request) error {
-	return s.writeOrganizationList(w, r, store.OrganizationFilter{})
+	return s.writeOrganizationList(w, r, mergedesk.OrganizationFilter{})
 }
 
-func (s *Server) writeOrganizationList(w http.ResponseWriter, r *http.Request, f store.OrganizationFilter) error {
+func (s *Server) writeOrganizationList(w http.ResponseWriter, r *http.Request, f mergedesk.OrganizationFilter) error {
 	p, err := pageParams(r)
 	if err != nil {
 		return err
@@ -189,7 +188,7 @@ func (s *Server) showManyOrganizations(w http.ResponseWriter, r *http.Request) e
 // external_id), not the query grammar of /search.
 func (s *Server) searchOrganizations(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	var f store.OrganizationFilter
+	var f mergedesk.OrganizationFilter
 	switch {
 	case q.Get("external_id") != "":
 		e := q.Get("external_id")
@@ -304,7 +303,7 @@ func (s *Server) membershipsView(r *http.Request, ms []mergedesk.Membership) []m
 	return out
 }
 
-func (s *Server) writeMembershipList(w http.ResponseWriter, r *http.Request, f store.MembershipFilter) error {
+func (s *Server) writeMembershipList(w http.ResponseWriter, r *http.Request, f mergedesk.MembershipFilter) error {
 	p, err := pageParams(r)
 	if err != nil {
 		return err
@@ -331,7 +330,7 @@ func queryID(r *http.Request, name string) (*int64, error) {
 }
 
 func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request) error {
-	var f store.MembershipFilter
+	var f mergedesk.MembershipFilter
 	var err error
 	if f.UserID, err = queryID(r, "user_id"); err != nil {
 		return err
@@ -350,7 +349,7 @@ func (s *Server) listOrganizationMemberships(w http.ResponseWriter, r *http.Requ
 	if _, err := s.DB.Organization(r.Context(), id); err != nil {
 		return err
 	}
-	return s.writeMembershipList(w, r, store.MembershipFilter{OrganizationID: &id})
+	return s.writeMembershipList(w, r, mergedesk.MembershipFilter{OrganizationID: &id})
 }
 
 func (s *Server) listUserMemberships(w http.ResponseWriter, r *http.Request) error {
@@ -361,7 +360,7 @@ func (s *Server) listUserMemberships(w http.ResponseWriter, r *http.Request) err
 	if _, err := s.DB.User(r.Context(), id); err != nil {
 		return err
 	}
-	return s.writeMembershipList(w, r, store.MembershipFilter{UserID: &id})
+	return s.writeMembershipList(w, r, mergedesk.MembershipFilter{UserID: &id})
 }
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) error {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/mergedesk/mergedesk/internal/store"
+	"github.com/mergedesk/mergedesk"
 )
 
 // outboxJSON is an outbox message [ext]: a webhook call or a notification mail
@@ -30,7 +30,7 @@ type outboxJSON struct {
 	DeliveredAt   *string `json:"delivered_at"`
 }
 
-func (s *Server) outboxView(r *http.Request, m *store.OutboxMessage) *outboxJSON {
+func (s *Server) outboxView(r *http.Request, m *mergedesk.OutboxMessage) *outboxJSON {
 	id := func(n int64) *int64 {
 		if n == 0 {
 			return nil
@@ -47,7 +47,7 @@ func (s *Server) outboxView(r *http.Request, m *store.OutboxMessage) *outboxJSON
 		TicketID: id(m.TicketID), TriggerID: id(m.TriggerID), WebhookID: str(m.WebhookID), RecipientID: id(m.RecipientID),
 		Recipient: str(m.Recipient), Subject: str(m.Subject), Body: m.Body, Attempts: m.Attempts, LastError: m.LastError,
 		LastStatus: m.LastStatus, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt), DeliveredAt: tsPtr(m.DeliveredAt)}
-	if m.Status == store.OutboxPending {
+	if m.Status == mergedesk.OutboxPending {
 		out.NextAttemptAt = str(ts(m.NextAttemptAt))
 	}
 	return out
@@ -73,7 +73,7 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) error {
 	for i, m := range ms {
 		out[i] = s.outboxView(r, m)
 	}
-	first, last := ends(ms, func(m *store.OutboxMessage) int64 { return m.ID })
+	first, last := ends(ms, func(m *mergedesk.OutboxMessage) int64 { return m.ID })
 	return s.list(w, r, "outbox_messages", out, p, info, first, last)
 }
 

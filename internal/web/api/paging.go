@@ -7,14 +7,13 @@ import (
 	"strconv"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // pageParams reads offset (page, per_page) or cursor (page[size], page[after],
 // page[before]) parameters (api.md §1.5).
-func pageParams(r *http.Request) (store.Page, error) {
+func pageParams(r *http.Request) (mergedesk.Page, error) {
 	q := r.URL.Query()
-	var p store.Page
+	var p mergedesk.Page
 	if q.Has("page[size]") || q.Has("page[after]") || q.Has("page[before]") {
 		p.Cursor = true
 		p.Size = clampSize(q.Get("page[size]"))
@@ -68,7 +67,7 @@ func decodeCursor(s string) (int64, error) {
 // pageKeys returns the paging keys of a list response: next_page/previous_page/
 // count for offset paging, meta/links for cursor paging. first and last are the
 // ids at the ends of the page.
-func (s *Server) pageKeys(r *http.Request, p store.Page, info store.PageInfo, first, last int64) map[string]any {
+func (s *Server) pageKeys(r *http.Request, p mergedesk.Page, info mergedesk.PageInfo, first, last int64) map[string]any {
 	u := s.requestURL(r)
 	if !p.Cursor {
 		out := map[string]any{"next_page": nil, "previous_page": nil, "count": info.Total}
@@ -137,7 +136,7 @@ func (s *Server) url(r *http.Request, path string) string {
 }
 
 // list writes a list response: {key: items, <paging keys>}.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, key string, items any, p store.Page, info store.PageInfo, first, last int64) error {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, key string, items any, p mergedesk.Page, info mergedesk.PageInfo, first, last int64) error {
 	out := s.pageKeys(r, p, info, first, last)
 	out[key] = items
 	return writeJSON(w, http.StatusOK, out)

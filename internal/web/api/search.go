@@ -7,7 +7,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/search"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // maxSearchResults bounds offset paging into search results, as Zendesk does.
@@ -29,9 +28,9 @@ func parseQuery(r *http.Request) (search.Query, error) {
 }
 
 // searchPage reads offset paging (search is offset only) and checks the window.
-func searchPage(r *http.Request) (store.Page, error) {
+func searchPage(r *http.Request) (mergedesk.Page, error) {
 	q := r.URL.Query()
-	p := store.Page{Size: clampSize(q.Get("per_page"))}
+	p := mergedesk.Page{Size: clampSize(q.Get("per_page"))}
 	page, _ := strconv.Atoi(q.Get("page"))
 	if page < 1 {
 		page = 1
@@ -81,7 +80,7 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		total = n
 	}
-	info := store.PageInfo{Total: total, HasMore: p.Offset+len(users) < total && p.Offset+p.Size < maxSearchResults, HasPrev: p.Offset > 0}
+	info := mergedesk.PageInfo{Total: total, HasMore: p.Offset+len(users) < total && p.Offset+p.Size < maxSearchResults, HasPrev: p.Offset > 0}
 	return s.writeUsers(w, r, users, p, info)
 }
 
@@ -103,7 +102,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info := store.PageInfo{Total: total, HasMore: p.Offset+len(hits) < total && p.Offset+p.Size < maxSearchResults, HasPrev: p.Offset > 0}
+	info := mergedesk.PageInfo{Total: total, HasMore: p.Offset+len(hits) < total && p.Offset+p.Size < maxSearchResults, HasPrev: p.Offset > 0}
 	out := s.pageKeys(r, p, info, 0, 0)
 	out["results"] = results
 	out["facets"] = nil
@@ -124,19 +123,19 @@ func (s *Server) searchCount(w http.ResponseWriter, r *http.Request) error {
 
 // renderHits loads each kind's records in one batch and renders them in hit
 // order, each with its result_type.
-func (s *Server) renderHits(r *http.Request, hits []store.SearchHit) ([]any, error) {
+func (s *Server) renderHits(r *http.Request, hits []mergedesk.SearchHit) ([]any, error) {
 	byKind := map[string][]int64{}
 	for _, h := range hits {
 		byKind[h.Kind] = append(byKind[h.Kind], h.ID)
 	}
-	rendered := map[store.SearchHit]any{}
+	rendered := map[mergedesk.SearchHit]any{}
 	for kind, ids := range byKind {
 		objs, err := s.searchObjects(r, kind, ids)
 		if err != nil {
 			return nil, err
 		}
 		for id, o := range objs {
-			rendered[store.SearchHit{Kind: kind, ID: id}] = o
+			rendered[mergedesk.SearchHit{Kind: kind, ID: id}] = o
 		}
 	}
 	out := make([]any, 0, len(hits))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/jobs"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // MaxBodyBytes is the largest request body accepted (api.md §1.1).
@@ -20,7 +19,7 @@ const MaxBodyBytes = 10 << 20
 
 // Server is the API handler.
 type Server struct {
-	DB *store.DB
+	DB Store
 	// BaseURL is the public URL ("http://host:port"); empty derives it from requests.
 	BaseURL string
 	Logger  *slog.Logger

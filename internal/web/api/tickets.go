@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // ticketBody is the writable part of a ticket in a request (api.md §6.1, §6.2,
@@ -68,8 +67,8 @@ type commentBody struct {
 	CreatedAt Time        `json:"created_at"`
 }
 
-func (c *commentBody) input() store.CommentInput {
-	in := store.CommentInput{Body: c.Body.V, HTMLBody: c.HTMLBody.V, Public: c.Public.Ptr()}
+func (c *commentBody) input() mergedesk.CommentInput {
+	in := mergedesk.CommentInput{Body: c.Body.V, HTMLBody: c.HTMLBody.V, Public: c.Public.Ptr()}
 	if in.Body == "" {
 		in.Body = c.Value.V
 	}
@@ -83,8 +82,8 @@ func (c *commentBody) input() store.CommentInput {
 }
 
 // input converts a ticket body; importing enables the import-only fields.
-func (b *ticketBody) input(importing bool) (store.TicketInput, error) {
-	in := store.TicketInput{Type: strUpdate(b.Type), Priority: strUpdate(b.Priority), ExternalID: strUpdate(b.ExternalID),
+func (b *ticketBody) input(importing bool) (mergedesk.TicketInput, error) {
+	in := mergedesk.TicketInput{Type: strUpdate(b.Type), Priority: strUpdate(b.Priority), ExternalID: strUpdate(b.ExternalID),
 		AssigneeID: refUpdate(b.AssigneeID), GroupID: refUpdate(b.GroupID), OrganizationID: refUpdate(b.OrganizationID),
 		RequesterID: refPtr(b.RequesterID), SubmitterID: refPtr(b.SubmitterID), SafeUpdate: b.SafeUpdate.V}
 	switch {
@@ -112,7 +111,7 @@ func (b *ticketBody) input(importing bool) (store.TicketInput, error) {
 		in.CustomFields = append(in.CustomFields, mergedesk.CustomField{ID: int64(f.ID), Value: v})
 	}
 	if b.Requester != nil {
-		rq := store.RequesterInput{Name: b.Requester.Name, Email: b.Requester.Email, LocaleID: int64(b.Requester.LocaleID)}
+		rq := mergedesk.RequesterInput{Name: b.Requester.Name, Email: b.Requester.Email, LocaleID: int64(b.Requester.LocaleID)}
 		if b.Requester.Locale != "" {
 			l := mergedesk.LocaleByName(b.Requester.Locale)
 			if l == nil {
@@ -168,8 +167,8 @@ func timePtr(t Time) *time.Time {
 
 // ccRefs reads CC list items in every form Zendesk takes: an id, an email,
 // {"name","email"}, or {"user_id"|"user_email","user_name","action":"put"|"delete"}.
-func ccRefs(items []json.RawMessage, field string) ([]store.CCRef, error) {
-	var out []store.CCRef
+func ccRefs(items []json.RawMessage, field string) ([]mergedesk.CCRef, error) {
+	var out []mergedesk.CCRef
 	for _, raw := range items {
 		raw = bytes.TrimSpace(raw)
 		bad := mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %s is not a user id, an email or a user object",
@@ -191,7 +190,7 @@ func ccRefs(items []json.RawMessage, field string) ([]store.CCRef, error) {
 			if err := decodeBytes(raw, &o); err != nil {
 				return nil, bad
 			}
-			ref := store.CCRef{UserID: int64(o.UserID), Email: o.UserEmail, Name: o.UserName,
+			ref := mergedesk.CCRef{UserID: int64(o.UserID), Email: o.UserEmail, Name: o.UserName,
 				Delete: strings.EqualFold(o.Action, "delete")}
 			if ref.UserID == 0 {
 				ref.UserID = int64(o.ID)
@@ -213,9 +212,9 @@ func ccRefs(items []json.RawMessage, field string) ([]store.CCRef, error) {
 			}
 			s = strings.TrimSpace(s)
 			if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
-				out = append(out, store.CCRef{UserID: id})
+				out = append(out, mergedesk.CCRef{UserID: id})
 			} else if strings.Contains(s, "@") {
-				out = append(out, store.CCRef{Email: s})
+				out = append(out, mergedesk.CCRef{Email: s})
 			} else {
 				return nil, bad
 			}
@@ -224,7 +223,7 @@ func ccRefs(items []json.RawMessage, field string) ([]store.CCRef, error) {
 			if err := n.UnmarshalJSON(raw); err != nil || n <= 0 {
 				return nil, bad
 			}
-			out = append(out, store.CCRef{UserID: int64(n)})
+			out = append(out, mergedesk.CCRef{UserID: int64(n)})
 		}
 	}
 	return out, nil
@@ -252,8 +251,8 @@ func decodeTicket(r *http.Request) (*ticketBody, error) {
 }
 
 // writer is the author and via of a ticket write made through this API.
-func writer(ctx context.Context) store.TicketWriter {
-	return store.TicketWriter{ActorID: callerFrom(ctx).ID, Via: mergedesk.NewVia("api")}
+func writer(ctx context.Context) mergedesk.TicketWriter {
+	return mergedesk.TicketWriter{ActorID: callerFrom(ctx).ID, Via: mergedesk.NewVia("api")}
 }
 
 func (s *Server) ticketRoutes() {
@@ -264,9 +263,9 @@ func (s *Server) ticketRoutes() {
 	s.handle("PUT /tickets/{id}", Staff, s.updateTicket)
 	s.handle("DELETE /tickets/{id}", Staff, s.deleteTicket)
 	s.handle("POST /tickets/create_many", Staff, s.bulkTickets(JobCreateTickets))
-	s.handle("GET /users/{id}/tickets/requested", Staff, s.userTickets(func(f *store.TicketFilter, id int64) { f.RequesterID = &id }))
-	s.handle("GET /users/{id}/tickets/ccd", Staff, s.userTickets(func(f *store.TicketFilter, id int64) { f.CCUserID = &id }))
-	s.handle("GET /users/{id}/tickets/assigned", Staff, s.userTickets(func(f *store.TicketFilter, id int64) { f.AssigneeID = &id }))
+	s.handle("GET /users/{id}/tickets/requested", Staff, s.userTickets(func(f *mergedesk.TicketFilter, id int64) { f.RequesterID = &id }))
+	s.handle("GET /users/{id}/tickets/ccd", Staff, s.userTickets(func(f *mergedesk.TicketFilter, id int64) { f.CCUserID = &id }))
+	s.handle("GET /users/{id}/tickets/assigned", Staff, s.userTickets(func(f *mergedesk.TicketFilter, id int64) { f.AssigneeID = &id }))
 	s.handle("GET /organizations/{id}/tickets", Staff, s.organizationTickets)
 	s.handle("POST /imports/tickets", Admin, s.importTicket)
 	s.handle("POST /imports/tickets/create_many", Admin, s.bulkTickets(JobImportTickets))
@@ -278,13 +277,13 @@ func (s *Server) registerTicketJobs() {
 }
 
 // ticketFilter reads the list parameters shared by every ticket list.
-func ticketFilter(r *http.Request) (store.TicketFilter, store.Page, error) {
+func ticketFilter(r *http.Request) (mergedesk.TicketFilter, mergedesk.Page, error) {
 	p, err := pageParams(r)
 	if err != nil {
-		return store.TicketFilter{}, p, err
+		return mergedesk.TicketFilter{}, p, err
 	}
 	q := r.URL.Query()
-	var f store.TicketFilter
+	var f mergedesk.TicketFilter
 	// An unknown sort_by is ignored like any unknown parameter: id order.
 	switch sb := q.Get("sort_by"); sb {
 	case "created_at", "updated_at", "status", "priority":
@@ -297,7 +296,7 @@ func ticketFilter(r *http.Request) (store.TicketFilter, store.Page, error) {
 	return f, p, nil
 }
 
-func (s *Server) writeTickets(w http.ResponseWriter, r *http.Request, f store.TicketFilter, p store.Page) error {
+func (s *Server) writeTickets(w http.ResponseWriter, r *http.Request, f mergedesk.TicketFilter, p mergedesk.Page) error {
 	ts, info, err := s.DB.Tickets(r.Context(), f, p)
 	if err != nil {
 		return err
@@ -314,7 +313,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	return s.writeTickets(w, r, f, p)
 }
 
-func (s *Server) userTickets(set func(*store.TicketFilter, int64)) handlerFunc {
+func (s *Server) userTickets(set func(*mergedesk.TicketFilter, int64)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
 		if err != nil {

@@ -7,32 +7,31 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/trigger"
 )
 
 // triggerJSON is the trigger object of api.md §10.1.
 type triggerJSON struct {
-	ID          int64            `json:"id"`
-	URL         string           `json:"url"`
-	Title       string           `json:"title"`
-	RawTitle    string           `json:"raw_title"`
-	Active      bool             `json:"active"`
-	Position    int64            `json:"position"`
-	Default     bool             `json:"default"`
-	Description *string          `json:"description"`
-	CategoryID  json.RawMessage  `json:"category_id"`
-	Conditions  store.Conditions `json:"conditions"`
-	Actions     []store.Action   `json:"actions"`
-	CreatedAt   string           `json:"created_at"`
-	UpdatedAt   string           `json:"updated_at"`
+	ID          int64                `json:"id"`
+	URL         string               `json:"url"`
+	Title       string               `json:"title"`
+	RawTitle    string               `json:"raw_title"`
+	Active      bool                 `json:"active"`
+	Position    int64                `json:"position"`
+	Default     bool                 `json:"default"`
+	Description *string              `json:"description"`
+	CategoryID  json.RawMessage      `json:"category_id"`
+	Conditions  mergedesk.Conditions `json:"conditions"`
+	Actions     []mergedesk.Action   `json:"actions"`
+	CreatedAt   string               `json:"created_at"`
+	UpdatedAt   string               `json:"updated_at"`
 }
 
 func (s *Server) triggerURL(r *http.Request, id int64) string {
 	return s.url(r, "/triggers/"+strconv.FormatInt(id, 10))
 }
 
-func (s *Server) triggerView(r *http.Request, t *store.Trigger) *triggerJSON {
+func (s *Server) triggerView(r *http.Request, t *mergedesk.Trigger) *triggerJSON {
 	cat := t.CategoryID
 	if len(cat) == 0 {
 		cat = json.RawMessage("null")
@@ -81,22 +80,22 @@ func scalar(v any) (string, bool) {
 	return "", false
 }
 
-func conditionsOf(items []ruleItem) ([]store.Condition, error) {
-	out := []store.Condition{}
+func conditionsOf(items []ruleItem) ([]mergedesk.Condition, error) {
+	out := []mergedesk.Condition{}
 	for _, it := range items {
 		v, ok := scalar(it.Value)
 		if !ok {
 			return nil, mergedesk.Invalid("conditions", mergedesk.CodeInvalid, "Conditions: the value of %s must be a string", it.Field)
 		}
-		out = append(out, store.Condition{Field: strings.TrimSpace(it.Field), Operator: strings.TrimSpace(it.Operator), Value: v})
+		out = append(out, mergedesk.Condition{Field: strings.TrimSpace(it.Field), Operator: strings.TrimSpace(it.Operator), Value: v})
 	}
 	return out, nil
 }
 
-func actionsOf(items []ruleItem) ([]store.Action, error) {
-	out := []store.Action{}
+func actionsOf(items []ruleItem) ([]mergedesk.Action, error) {
+	out := []mergedesk.Action{}
 	for _, it := range items {
-		a := store.Action{Field: strings.TrimSpace(it.Field)}
+		a := mergedesk.Action{Field: strings.TrimSpace(it.Field)}
 		if list, ok := it.Value.([]any); ok {
 			vals := make([]string, len(list))
 			for i, e := range list {
@@ -119,11 +118,11 @@ func actionsOf(items []ruleItem) ([]store.Action, error) {
 
 // decodeTrigger reads {"trigger":{...}} and validates its conditions and
 // actions, including that webhooks named by actions exist.
-func (s *Server) decodeTrigger(r *http.Request) (store.TriggerWrite, error) {
+func (s *Server) decodeTrigger(r *http.Request) (mergedesk.TriggerWrite, error) {
 	var env struct {
 		Trigger *triggerBody `json:"trigger"`
 	}
-	var w store.TriggerWrite
+	var w mergedesk.TriggerWrite
 	if err := decode(r, &env); err != nil {
 		return w, err
 	}
@@ -141,7 +140,7 @@ func (s *Server) decodeTrigger(r *http.Request) (store.TriggerWrite, error) {
 		w.CategoryID = &raw
 	}
 	if b.Conditions.Set {
-		var c store.Conditions
+		var c mergedesk.Conditions
 		var err error
 		if !b.Conditions.Null {
 			if c.All, err = conditionsOf(b.Conditions.V.All); err != nil {
@@ -160,11 +159,11 @@ func (s *Server) decodeTrigger(r *http.Request) (store.TriggerWrite, error) {
 		}
 		w.Actions = &acts
 	}
-	var conds store.Conditions
+	var conds mergedesk.Conditions
 	if w.Conditions != nil {
 		conds = *w.Conditions
 	}
-	var acts []store.Action
+	var acts []mergedesk.Action
 	if w.Actions != nil {
 		acts = *w.Actions
 	}
@@ -205,7 +204,7 @@ func (s *Server) writeTriggers(w http.ResponseWriter, r *http.Request, active *b
 	for i, t := range ts {
 		out[i] = s.triggerView(r, t)
 	}
-	first, last := ends(ts, func(t *store.Trigger) int64 { return t.ID })
+	first, last := ends(ts, func(t *mergedesk.Trigger) int64 { return t.ID })
 	return s.list(w, r, "triggers", out, p, info, first, last)
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // ts formats a timestamp as RFC 3339 UTC with second precision.
@@ -123,7 +122,7 @@ func (s *Server) fullUser(r *http.Request, u *mergedesk.User, tagging bool) *use
 	if loc == nil {
 		loc = &mergedesk.Locales[0]
 	}
-	phone, shared := store.PhoneOf(u)
+	phone, shared := mergedesk.PhoneOf(u)
 	j := &userJSON{
 		ID: u.ID, URL: s.userURL(r, u.ID), Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
 		Role: u.Role, Verified: u.Verified(), Active: u.Active, MergedIntoID: u.MergedIntoID, Suspended: u.Suspended,

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // userBody is the writable part of a user in a request (api.md §2.1).
@@ -186,7 +185,7 @@ func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, status int, u
 	return writeJSON(w, status, map[string]any{"user": s.userView(r, u, s.tagging(r.Context()))})
 }
 
-func (s *Server) writeUsers(w http.ResponseWriter, r *http.Request, users []*mergedesk.User, p store.Page, info store.PageInfo) error {
+func (s *Server) writeUsers(w http.ResponseWriter, r *http.Request, users []*mergedesk.User, p mergedesk.Page, info mergedesk.PageInfo) error {
 	tagging := s.tagging(r.Context())
 	out := make([]*userJSON, len(users))
 	for i, u := range users {
@@ -526,7 +525,7 @@ func (s *Server) setUserTags(mode string, status int) handlerFunc {
 	}
 }
 
-func (s *Server) deletedUserView(r *http.Request, d *store.DeletedUser) map[string]any {
+func (s *Server) deletedUserView(r *http.Request, d *mergedesk.DeletedUser) map[string]any {
 	loc := mergedesk.LocaleByID(d.LocaleID)
 	if loc == nil {
 		loc = &mergedesk.Locales[0]
@@ -555,7 +554,7 @@ func (s *Server) listDeletedUsers(w http.ResponseWriter, r *http.Request) error 
 	for i := range ds {
 		out[i] = s.deletedUserView(r, &ds[i])
 	}
-	first, last := ends(ds, func(d store.DeletedUser) int64 { return d.ID })
+	first, last := ends(ds, func(d mergedesk.DeletedUser) int64 { return d.ID })
 	return s.list(w, r, "deleted_users", out, p, info, first, last)
 }
 
@@ -594,7 +593,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) tokenView(r *http.Request, t store.APIToken) map[string]any {
+func (s *Server) tokenView(r *http.Request, t mergedesk.APIToken) map[string]any {
 	m := map[string]any{"id": t.ID, "description": t.Description, "created_at": ts(t.CreatedAt)}
 	if t.Token != "" {
 		m["token"] = t.Token

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 // webhookJSON is the webhook object of api.md §10.2. Authentication shows its
@@ -28,7 +27,7 @@ type webhookJSON struct {
 	UpdatedBy      string         `json:"updated_by"`
 }
 
-func (s *Server) webhookView(h *store.Webhook) *webhookJSON {
+func (s *Server) webhookView(h *mergedesk.Webhook) *webhookJSON {
 	out := &webhookJSON{ID: h.ID, Name: h.Name, Description: h.Description, Endpoint: h.Endpoint, HTTPMethod: h.HTTPMethod,
 		RequestFormat: h.RequestFormat, Status: h.Status, Subscriptions: h.Subscriptions, CreatedAt: ts(h.CreatedAt),
 		CreatedBy: strconv.FormatInt(h.CreatedBy, 10), UpdatedAt: ts(h.UpdatedAt), UpdatedBy: strconv.FormatInt(h.UpdatedBy, 10)}
@@ -54,11 +53,11 @@ type webhookBody struct {
 	}] `json:"authentication"`
 }
 
-func decodeWebhook(r *http.Request) (store.WebhookWrite, error) {
+func decodeWebhook(r *http.Request) (mergedesk.WebhookWrite, error) {
 	var env struct {
 		Webhook *webhookBody `json:"webhook"`
 	}
-	var w store.WebhookWrite
+	var w mergedesk.WebhookWrite
 	if err := decode(r, &env); err != nil {
 		return w, err
 	}
@@ -72,10 +71,10 @@ func decodeWebhook(r *http.Request) (store.WebhookWrite, error) {
 		w.Subscriptions = &b.Subscriptions.V
 	}
 	if b.Authentication.Set {
-		var a *store.WebhookAuth
+		var a *mergedesk.WebhookAuth
 		if !b.Authentication.Null {
 			v := b.Authentication.V
-			a = &store.WebhookAuth{Type: v.Type, Data: v.Data, AddPosition: v.AddPosition}
+			a = &mergedesk.WebhookAuth{Type: v.Type, Data: v.Data, AddPosition: v.AddPosition}
 		}
 		w.Auth = &a
 	}
@@ -111,7 +110,7 @@ func decodeWebhookCursor(c string) (string, error) {
 // listWebhooks is cursor only (api.md §1.5).
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	p := store.WebhookPage{Size: clampSize(q.Get("page[size]"))}
+	p := mergedesk.WebhookPage{Size: clampSize(q.Get("page[size]"))}
 	var err error
 	if p.After, err = decodeWebhookCursor(q.Get("page[after]")); err != nil {
 		return err

@@ -51,12 +51,12 @@ func mustUser(tb testing.TB, db *store.DB, nu mergedesk.NewUser) *mergedesk.User
 	return u
 }
 
-func mustTicket(tb testing.TB, db *store.DB, actor int64, in store.TicketInput) *mergedesk.Ticket {
+func mustTicket(tb testing.TB, db *store.DB, actor int64, in mergedesk.TicketInput) *mergedesk.Ticket {
 	tb.Helper()
 	if in.Comment == nil {
-		in.Comment = &store.CommentInput{Body: "Hello, I need help with " + deref(in.Subject)}
+		in.Comment = &mergedesk.CommentInput{Body: "Hello, I need help with " + deref(in.Subject)}
 	}
-	t, _, err := db.CreateTicket(context.Background(), in, store.TicketWriter{ActorID: actor, Via: mergedesk.NewVia("web")})
+	t, _, err := db.CreateTicket(context.Background(), in, mergedesk.TicketWriter{ActorID: actor, Via: mergedesk.NewVia("web")})
 	if err != nil {
 		tb.Fatalf("create ticket: %v", err)
 	}
@@ -76,7 +76,7 @@ func newFixture(tb testing.TB, db *store.DB) *fixture {
 	f := &fixture{DB: db}
 	f.Admin = mustUser(tb, db, mergedesk.NewUser{Name: "Ada Admin", Role: mergedesk.RoleAdmin, Email: adminEmail, Verified: true, Password: adminPassword})
 	f.Agent = mustUser(tb, db, mergedesk.NewUser{Name: "Sam Agent", Role: mergedesk.RoleAgent, Email: agentEmail, Verified: true, Password: agentPassword})
-	org, err := db.CreateOrganization(ctx, store.OrganizationWrite{Name: ptr("Acme Corp")})
+	org, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: ptr("Acme Corp")})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,11 +89,11 @@ func newFixture(tb testing.TB, db *store.DB) *fixture {
 	f.Bob = mustUser(tb, db, mergedesk.NewUser{Name: "Bob Stone", Email: "bob@example.com", Verified: true})
 	f.PhoneOnly = mustUser(tb, db, mergedesk.NewUser{Name: "Ann Caller", Phone: "+14155550199"})
 	f.Scripty = mustUser(tb, db, mergedesk.NewUser{Name: `<script>alert(1)</script>`, Email: "xss@example.com", Verified: true})
-	f.AnnTicket = mustTicket(tb, db, f.Agent.ID, store.TicketInput{Subject: ptr("Printer on fire"), RequesterID: &f.Ann.ID, Status: ptr("open")})
-	f.DupTicket = mustTicket(tb, db, f.Agent.ID, store.TicketInput{Subject: ptr("Invoice question"), RequesterID: &f.AnnDup.ID, Status: ptr("pending")})
-	f.BobTkt = mustTicket(tb, db, f.Agent.ID, store.TicketInput{Subject: ptr("Shared outage"), RequesterID: &f.Bob.ID,
-		Collaborators: &[]store.CCRef{{UserID: f.AnnDup.ID}}})
-	mustTicket(tb, db, f.Agent.ID, store.TicketInput{Subject: ptr("Acme solved thing"), RequesterID: &f.Ann.ID, Status: ptr("solved"), OrganizationID: ptr(&org.ID)})
+	f.AnnTicket = mustTicket(tb, db, f.Agent.ID, mergedesk.TicketInput{Subject: ptr("Printer on fire"), RequesterID: &f.Ann.ID, Status: ptr("open")})
+	f.DupTicket = mustTicket(tb, db, f.Agent.ID, mergedesk.TicketInput{Subject: ptr("Invoice question"), RequesterID: &f.AnnDup.ID, Status: ptr("pending")})
+	f.BobTkt = mustTicket(tb, db, f.Agent.ID, mergedesk.TicketInput{Subject: ptr("Shared outage"), RequesterID: &f.Bob.ID,
+		Collaborators: &[]mergedesk.CCRef{{UserID: f.AnnDup.ID}}})
+	mustTicket(tb, db, f.Agent.ID, mergedesk.TicketInput{Subject: ptr("Acme solved thing"), RequesterID: &f.Ann.ID, Status: ptr("solved"), OrganizationID: ptr(&org.ID)})
 	return f
 }
 

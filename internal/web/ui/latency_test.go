@@ -10,7 +10,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/demo"
-	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
@@ -27,15 +26,15 @@ func demoPages(tb testing.TB) (*client, []string) {
 	c := newClient(tb, ts.URL)
 	c.login(demo.AgentEmail, demo.AgentPassword)
 
-	ts0, _, err := db.Tickets(ctx, store.TicketFilter{}, store.Page{Size: 1, Desc: true})
+	ts0, _, err := db.Tickets(ctx, mergedesk.TicketFilter{}, mergedesk.Page{Size: 1, Desc: true})
 	if err != nil || len(ts0) == 0 {
 		tb.Fatalf("demo tickets: %v", err)
 	}
-	users, _, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleEndUser}}, store.Page{Size: 2})
+	users, _, err := db.Users(ctx, mergedesk.UserFilter{Roles: []string{mergedesk.RoleEndUser}}, mergedesk.Page{Size: 2})
 	if err != nil || len(users) < 2 {
 		tb.Fatalf("demo users: %v", err)
 	}
-	orgs, _, err := db.Organizations(ctx, store.OrganizationFilter{}, store.Page{Size: 1})
+	orgs, _, err := db.Organizations(ctx, mergedesk.OrganizationFilter{}, mergedesk.Page{Size: 1})
 	if err != nil || len(orgs) == 0 {
 		tb.Fatalf("demo organizations: %v", err)
 	}

@@ -108,7 +108,7 @@ func reasons(blockers []mergedesk.FieldError, source, target *mergedesk.User) []
 
 // FieldRow is one row of the preview, with its values as text.
 type FieldRow struct {
-	merge.Field
+	mergedesk.MergeField
 	Label, Source, Target string
 }
 
@@ -161,7 +161,7 @@ func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFra
 		}
 	}
 	for _, fld := range plan.Fields {
-		row := FieldRow{Field: fld, Label: fieldLabel(fld.Field), Source: valueText(fld.SourceValue, orgs), Target: valueText(fld.TargetValue, orgs)}
+		row := FieldRow{MergeField: fld, Label: fieldLabel(fld.Field), Source: valueText(fld.SourceValue, orgs), Target: valueText(fld.TargetValue, orgs)}
 		switch fld.Outcome {
 		case merge.Moved:
 			f.Moved = append(f.Moved, row)

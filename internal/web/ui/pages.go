@@ -13,7 +13,6 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/search"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 const pageSize = 25
@@ -129,9 +128,9 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request) error {
 		err   error
 	)
 	if q == "" {
-		var info store.PageInfo
+		var info mergedesk.PageInfo
 		users, info, err = s.DB.Users(r.Context(), mergedesk.UserFilter{Roles: []string{mergedesk.RoleEndUser}},
-			store.Page{Size: pageSize, Offset: (page - 1) * pageSize})
+			mergedesk.Page{Size: pageSize, Offset: (page - 1) * pageSize})
 		total = info.Total
 	} else {
 		users, total, err = s.searchUsers(r.Context(), q, true, pageSize, (page-1)*pageSize)
@@ -265,10 +264,10 @@ func (s *Server) loadUserPage(r *http.Request, id int64) (*UserPage, error) {
 			return nil, err
 		}
 	}
-	if p.Requested, err = s.ticketList(ctx, store.TicketFilter{RequesterID: &id}); err != nil {
+	if p.Requested, err = s.ticketList(ctx, mergedesk.TicketFilter{RequesterID: &id}); err != nil {
 		return nil, err
 	}
-	if p.CCd, err = s.ticketList(ctx, store.TicketFilter{CCUserID: &id}); err != nil {
+	if p.CCd, err = s.ticketList(ctx, mergedesk.TicketFilter{CCUserID: &id}); err != nil {
 		return nil, err
 	}
 	p.Profile = ProfileForm{Name: u.Name, Tags: strings.Join(u.Tags, " "), Details: deref(u.Details), Notes: deref(u.Notes)}
@@ -277,8 +276,8 @@ func (s *Server) loadUserPage(r *http.Request, id int64) (*UserPage, error) {
 }
 
 // ticketList reads the newest 100 tickets of f with their requesters.
-func (s *Server) ticketList(ctx context.Context, f store.TicketFilter) (TicketList, error) {
-	ts, info, err := s.DB.Tickets(ctx, f, store.Page{Size: 100, Desc: true})
+func (s *Server) ticketList(ctx context.Context, f mergedesk.TicketFilter) (TicketList, error) {
+	ts, info, err := s.DB.Tickets(ctx, f, mergedesk.Page{Size: 100, Desc: true})
 	if err != nil {
 		return TicketList{}, err
 	}
@@ -405,7 +404,7 @@ type TicketsPage struct {
 
 func (s *Server) tickets(w http.ResponseWriter, r *http.Request) error {
 	page := pageParam(r)
-	ts, info, err := s.DB.Tickets(r.Context(), store.TicketFilter{}, store.Page{Size: pageSize, Offset: (page - 1) * pageSize, Desc: true})
+	ts, info, err := s.DB.Tickets(r.Context(), mergedesk.TicketFilter{}, mergedesk.Page{Size: pageSize, Offset: (page - 1) * pageSize, Desc: true})
 	if err != nil {
 		return err
 	}
@@ -468,11 +467,11 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	audits, _, err := s.DB.TicketAudits(ctx, id, store.Page{Size: 100})
+	audits, _, err := s.DB.TicketAudits(ctx, id, mergedesk.Page{Size: 100})
 	if err != nil {
 		return err
 	}
-	comments, _, err := s.DB.TicketComments(ctx, id, store.Page{Size: 100})
+	comments, _, err := s.DB.TicketComments(ctx, id, mergedesk.Page{Size: 100})
 	if err != nil {
 		return err
 	}
@@ -704,7 +703,7 @@ type OrganizationsPage struct {
 
 func (s *Server) organizations(w http.ResponseWriter, r *http.Request) error {
 	page := pageParam(r)
-	orgs, info, err := s.DB.Organizations(r.Context(), store.OrganizationFilter{}, store.Page{Size: pageSize, Offset: (page - 1) * pageSize})
+	orgs, info, err := s.DB.Organizations(r.Context(), mergedesk.OrganizationFilter{}, mergedesk.Page{Size: pageSize, Offset: (page - 1) * pageSize})
 	if err != nil {
 		return err
 	}
@@ -743,7 +742,7 @@ func (s *Server) organizationPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	members, minfo, err := s.DB.Users(ctx, mergedesk.UserFilter{OrgID: &id}, store.Page{Size: 100})
+	members, minfo, err := s.DB.Users(ctx, mergedesk.UserFilter{OrgID: &id}, mergedesk.Page{Size: 100})
 	if err != nil {
 		return err
 	}
@@ -753,7 +752,7 @@ func (s *Server) organizationPage(w http.ResponseWriter, r *http.Request) error 
 	}
 	var all []*mergedesk.Ticket
 	for offset := 0; offset < maxOrgTickets; offset += 100 {
-		ts, info, err := s.DB.Tickets(ctx, store.TicketFilter{OrganizationID: &id, SortBy: "updated_at"}, store.Page{Size: 100, Offset: offset, Desc: true})
+		ts, info, err := s.DB.Tickets(ctx, mergedesk.TicketFilter{OrganizationID: &id, SortBy: "updated_at"}, mergedesk.Page{Size: 100, Offset: offset, Desc: true})
 		if err != nil {
 			return err
 		}

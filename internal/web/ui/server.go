@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
 )
 
 //go:embed templates/*.html
@@ -46,7 +45,7 @@ const (
 
 // Server is the UI handler. Create it with New.
 type Server struct {
-	DB     *store.DB
+	DB     Store
 	Logger *slog.Logger
 	// Now is the clock of the sign-in limiter; tests replace it.
 	Now func() time.Time
@@ -63,7 +62,7 @@ type Server struct {
 
 // New parses the templates and builds the routes. It fails when a template does
 // not parse, so a broken template stops start-up rather than a request.
-func New(db *store.DB, logger *slog.Logger) (*Server, error) {
+func New(db Store, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -201,7 +200,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 
 // current is the signed-in agent of a request.
 type current struct {
-	Session *store.Session
+	Session *mergedesk.Session
 	User    *mergedesk.User
 }
 
@@ -226,7 +225,7 @@ func (s *Server) wrap(h handlerFunc) http.HandlerFunc {
 // header X-CSRF-Token, which htmx sends from hx-headers).
 func (s *Server) auth(h handlerFunc) http.HandlerFunc {
 	return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
-		var sess *store.Session
+		var sess *mergedesk.Session
 		if c, err := r.Cookie(sessionCookie); err == nil {
 			var err error
 			if sess, err = s.DB.SessionByToken(r.Context(), c.Value); err != nil {

@@ -1,0 +1,91 @@
+package mergedesk
+
+import "time"
+
+// Inbound channels (api.md §13). ChannelEmail is SMTP's; the others are what
+// POST /api/v2/channels/messages accepts.
+const ChannelEmail = "email"
+
+// MessageChannels are the channels of POST /api/v2/channels/messages.
+var MessageChannels = []string{"voice", "sms", "whatsapp", "messaging", "x", "facebook", "chat", "web"}
+
+// SenderTypes are the identity types a message's sender and CCs may be given as.
+var SenderTypes = []string{IdentityPhone, IdentityEmail, IdentityTwitter,
+	IdentityFacebook, IdentityMessaging}
+
+const // MaxAttachmentBytes bounds one stored attachment; larger ones are skipped.
+MaxAttachmentBytes = 7 << 20
+
+const // MaxAttachments bounds the attachments stored per message.
+MaxAttachments = 20
+
+const // MaxMessageCCs bounds the CCs one message may add.
+MaxMessageCCs = 50
+
+// Contact is one party of an inbound message: an identity of type Type with
+// Value (any common format; normalised as api.md §3.3) and an optional display
+// name.
+type Contact struct {
+	Type  string
+	Value string
+	Name  string
+}
+
+// Attachment is a file that came with a message.
+type Attachment struct {
+	FileName    string
+	ContentType string
+	Content     []byte
+}
+
+// InboundMessage is one interaction arriving over a channel (api.md §13).
+type InboundMessage struct {
+	// Channel is ChannelEmail or one of MessageChannels.
+	Channel string
+	From    Contact
+	// To is the receiving address of a mail ({"address","name"} in via); nil
+	// for other channels.
+	To *Contact
+	// CC are further parties, resolved like From and added to the ticket's CCs.
+	CC      []Contact
+	Subject string
+	Body    string
+	// TicketID names the ticket to append to. With ExplicitTicket an unknown
+	// id is an error (the API's ticket_id); otherwise (a mail's "[#id]") an
+	// unknown id opens a new ticket.
+	TicketID       int64
+	ExplicitTicket bool
+	// MessageID is the mail's Message-ID; References are the ids of its
+	// In-Reply-To and References headers, most relevant first.
+	MessageID   string
+	References  []string
+	Attachments []Attachment
+}
+
+// Received is the outcome of ReceiveMessage.
+type Received struct {
+	Ticket *Ticket
+	// Audit is the audit as the transaction wrote it (event fields as built,
+	// not as read back by TicketAudits); nil for a Duplicate.
+	Audit *Audit
+	// User is the sender; nil for a Duplicate.
+	User          *User
+	UserCreated   bool
+	TicketCreated bool
+	// Duplicate is set when the mail's Message-ID was received before: nothing
+	// was written and Ticket is the ticket it went to.
+	Duplicate bool
+	// SkippedAttachments counts attachments not stored (too large or too many).
+	SkippedAttachments int
+}
+
+// StoredAttachment is an attachment as stored, without its content.
+type StoredAttachment struct {
+	ID          int64
+	TicketID    int64
+	AuditID     int64
+	FileName    string
+	ContentType string
+	Size        int64
+	CreatedAt   time.Time
+}
