@@ -1,5 +1,5 @@
-// Package identity normalises identity values (api.md §3.3) so that one contact
-// point has one stored form: e-mail addresses compared case-insensitively, phone
+// Package identity normalises identity values (docs/identity.md) so that one
+// contact point has one stored form: e-mail addresses compared case-insensitively, phone
 // numbers in E.164, X handles without '@'. It is pure and safe to fuzz.
 package identity
 
