@@ -1,8 +1,8 @@
 // Package merge decides what merging one end user into another does, by the rules
-// M1–M31 written up in docs/merge.md (the rule numbers in comments refer to it). It
-// is pure: the store gathers the facts (both users,
-// ticket counts, settings) inside the merge transaction, Plan decides, and the
-// store applies the plan with set-based SQL. The preview (M31) is the same Plan,
+// M1–M31 written up in docs/merge.md (the rule numbers in comments refer to it).
+// It is pure: the store gathers the facts (both users, ticket counts, settings)
+// inside the merge transaction, Decide plans, and the store applies the plan with
+// set-based SQL. The preview (M31) is the same Plan,
 // so a preview and the merge that follows it cannot disagree.
 package merge
 
