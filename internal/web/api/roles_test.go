@@ -399,6 +399,23 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 
+		// Every route that names a user, aimed at the team: an agent may read
+		// agents and admins but not write them, their identities, tags,
+		// memberships or credentials (§1.7). These run before any admin call, so
+		// an admin's DELETE cannot hide an agent's write behind a 404.
+		for _, r := range sorted {
+			want := specAccess[routeKey(r)]
+			if !userRoute(r.Pattern) {
+				continue
+			}
+			t.Run(strings.ReplaceAll(routeKey(r), "/", "_")+"_on_staff", func(t *testing.T) {
+				for _, sv := range fx.staff {
+					path := fill(r.Pattern, sv.ids, fx.victim)
+					check(t, "agent (on an "+sv.role+")", r.Method, path, e.AgentToken, want == staff || want == selfRead)
+				}
+			})
+		}
+
 		for _, r := range sorted {
 			key := routeKey(r)
 			want, ok := specAccess[key]
@@ -424,15 +441,10 @@ func TestRoleMatrix(t *testing.T) {
 					check(t, "agent", r.Method, victimPath, e.AgentToken, want == staff || want == userWrite)
 				}
 				check(t, "admin", r.Method, victimPath, e.AdminToken, true)
-				if !userRoute(pattern) {
-					return
-				}
-				// The same route aimed at the team: an agent may read agents and
-				// admins but not write them (§1.7); an admin may do both.
-				for _, sv := range fx.staff {
-					path := fill(pattern, sv.ids, fx.victim)
-					check(t, "agent (on an "+sv.role+")", r.Method, path, e.AgentToken, want == staff || want == selfRead)
-					check(t, "admin (on an "+sv.role+")", r.Method, path, e.AdminToken, true)
+				if userRoute(pattern) {
+					for _, sv := range fx.staff {
+						check(t, "admin (on an "+sv.role+")", r.Method, fill(pattern, sv.ids, fx.victim), e.AdminToken, true)
+					}
 				}
 			})
 		}
