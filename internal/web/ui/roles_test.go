@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mergedesk/mergedesk"
@@ -109,4 +110,28 @@ func TestUIRoleMatrix(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestUIRoleRoutesCovered fails for a state-changing route the UI serves that
+// TestUIRoleMatrix does not try: no route is exempt.
+func TestUIRoleRoutesCovered(t *testing.T) {
+	_, s, _ := setup(t)
+	known := slices.Clone(uiWritesWithoutTarget)
+	for _, w := range uiWrites {
+		known = append(known, w.pattern)
+	}
+	writes := 0
+	for _, p := range s.Routes() {
+		method, _, _ := strings.Cut(p, " ")
+		if method == http.MethodGet || method == http.MethodHead {
+			continue
+		}
+		writes++
+		if !slices.Contains(known, p) {
+			t.Errorf("UI route %s changes state but is not in uiWrites (roles_test.go): add it with what an agent may do to the team through it", p)
+		}
+	}
+	if writes != len(known) {
+		t.Errorf("the UI serves %d state-changing routes, the tables list %d: %v", writes, len(known), known)
+	}
 }
