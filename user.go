@@ -39,7 +39,7 @@ type User struct {
 }
 
 // IsStaff reports whether u is an agent or an admin.
-func (u *User) IsStaff() bool { return u.Role == RoleAgent || u.Role == RoleAdmin }
+func (u *User) IsStaff() bool { return StaffRole(u.Role) }
 
 // PrimaryIdentity returns u's primary identity of type typ, or nil.
 func (u *User) PrimaryIdentity(typ string) *Identity {

@@ -184,7 +184,8 @@ func mergeActor(ctx context.Context, db *store.DB, email string) (*mergedesk.Use
 		}
 		u = admins[0]
 	}
-	if u.Role != mergedesk.RoleAgent && u.Role != mergedesk.RoleAdmin {
+	// The command has an actor like any other path, and asks the same rule.
+	if err := mergedesk.CanMerge(u.Principal()); err != nil {
 		return nil, fmt.Errorf("actor %s is an %s; only agents and admins may merge users (M6)", userLabel(u), u.Role)
 	}
 	if !u.Active || u.Suspended {

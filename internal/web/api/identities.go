@@ -39,7 +39,7 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrStaff(r, uid); err != nil {
+	if err := mergedesk.CanReadUser(actor(r), uid); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -56,12 +56,25 @@ func identityPath(r *http.Request) (uid, id int64, err error) {
 	return pathIDs(r, "uid", "id")
 }
 
+// writableIdentityPath reads the ids of an identity route that writes, and
+// refuses a caller who may not write that user (mergedesk.CanWriteUser): an
+// identity is a way to reach, and to sign in as, its user.
+func (s *Server) writableIdentityPath(r *http.Request) (uid, id int64, err error) {
+	if uid, id, err = identityPath(r); err != nil {
+		return 0, 0, err
+	}
+	if _, err := s.writableUser(r, uid); err != nil {
+		return 0, 0, err
+	}
+	return uid, id, nil
+}
+
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
 	uid, id, err := identityPath(r)
 	if err != nil {
 		return err
 	}
-	if err := selfOrStaff(r, uid); err != nil {
+	if err := mergedesk.CanReadUser(actor(r), uid); err != nil {
 		return err
 	}
 	ident, err := s.DB.Identity(r.Context(), uid, id)
@@ -89,6 +102,9 @@ func (s *Server) createIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if _, err := s.writableUser(r, uid); err != nil {
+		return err
+	}
 	b, err := decodeIdentity(r)
 	if err != nil {
 		return err
@@ -105,7 +121,7 @@ func (s *Server) createIdentity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateIdentity(w http.ResponseWriter, r *http.Request) error {
-	uid, id, err := identityPath(r)
+	uid, id, err := s.writableIdentityPath(r)
 	if err != nil {
 		return err
 	}
@@ -121,7 +137,7 @@ func (s *Server) updateIdentity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) makePrimary(w http.ResponseWriter, r *http.Request) error {
-	uid, id, err := identityPath(r)
+	uid, id, err := s.writableIdentityPath(r)
 	if err != nil {
 		return err
 	}
@@ -133,7 +149,7 @@ func (s *Server) makePrimary(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
-	uid, id, err := identityPath(r)
+	uid, id, err := s.writableIdentityPath(r)
 	if err != nil {
 		return err
 	}
@@ -146,7 +162,7 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) error {
-	uid, id, err := identityPath(r)
+	uid, id, err := s.writableIdentityPath(r)
 	if err != nil {
 		return err
 	}
@@ -157,7 +173,7 @@ func (s *Server) requestVerification(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) error {
-	uid, id, err := identityPath(r)
+	uid, id, err := s.writableIdentityPath(r)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func (s *Server) userJobItem(orUpdate bool) func(ctx context.Context, owner int6
 			}
 			return map[string]any{"id": u.ID, "status": status, "success": true}
 		}
-		if err := checkRoleWrite(r, nil, b.Role.Ptr()); err != nil {
+		if err := mergedesk.CanWriteUser(actor(r), nil, b.roleChange()); err != nil {
 			return jobFailure(err)
 		}
 		nu, err := b.newUser()
@@ -147,6 +147,9 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := mergedesk.CanSeeJob(actor(r), j); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{"job_status": s.jobView(r, j)})
 }
 
@@ -155,9 +158,12 @@ func (s *Server) writeJobs(w http.ResponseWriter, r *http.Request, ids []string)
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, len(js))
-	for i, j := range js {
-		out[i] = s.jobView(r, j)
+	out := []map[string]any{}
+	for _, j := range js {
+		// show_many skips jobs the caller may not see, as it skips unknown ids.
+		if mergedesk.CanSeeJob(actor(r), j) == nil {
+			out = append(out, s.jobView(r, j))
+		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"job_statuses": out})
 }

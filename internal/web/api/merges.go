@@ -29,7 +29,7 @@ type mergeBody struct {
 }
 
 // mergeRequest reads the source from the path and the target from the body, in
-// the order of checks of api.md §12.1 (the role check has already run).
+// the order of checks of api.md §12.1 (the caller was checked first: M6).
 func mergeRequest(r *http.Request) (source, target int64, version string, err error) {
 	source, err = pathID(r, "id")
 	if err != nil {
@@ -46,6 +46,9 @@ func mergeRequest(r *http.Request) (source, target int64, version string, err er
 }
 
 func (s *Server) mergeUser(w http.ResponseWriter, r *http.Request) error {
+	if err := mergedesk.CanMerge(actor(r)); err != nil {
+		return err
+	}
 	source, target, version, err := mergeRequest(r)
 	if err != nil {
 		return err
@@ -59,6 +62,9 @@ func (s *Server) mergeUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) previewMerge(w http.ResponseWriter, r *http.Request) error {
+	if err := mergedesk.CanMerge(actor(r)); err != nil {
+		return err
+	}
 	source, target, _, err := mergeRequest(r)
 	if err != nil {
 		return err
@@ -142,8 +148,9 @@ func (s *Server) mergeJobItem(ctx context.Context, owner int64, item json.RawMes
 	if err != nil {
 		return fail(err)
 	}
-	if p == nil || (p.Role != mergedesk.RoleAgent && p.Role != mergedesk.RoleAdmin) {
-		return fail(mergedesk.Forbidden())
+	// The owner may have lost the role since the job was queued.
+	if err := mergedesk.CanMerge(p); err != nil {
+		return fail(err)
 	}
 	_, rec, err := s.DB.MergeUsers(ctx, int64(pair.SourceID), int64(pair.TargetID), owner, "")
 	if err != nil {

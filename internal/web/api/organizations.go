@@ -375,10 +375,11 @@ func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"organization_membership": s.membershipView(r, *m)})
 }
 
-// memberCheck applies the role rule to membership writes: they change the
-// member's organization_id, and only admins change agents and admins.
+// memberCheck is the authorization of membership writes: they change the
+// member's organization_id, so they are writes to the member
+// (mergedesk.CanWriteUser), checked by the store on the member it locked.
 func memberCheck(r *http.Request) func(*mergedesk.User) error {
-	return func(u *mergedesk.User) error { return checkRoleWrite(r, u, nil) }
+	return mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{})
 }
 
 func (s *Server) createMembership(w http.ResponseWriter, r *http.Request) error {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/web/api"
 )
 
@@ -22,16 +24,20 @@ const (
 	selfAdmin             // a user for themselves; admins for anyone (passwords, API tokens)
 	staff                 // agents and admins
 	admin                 // admins only
+	// userWrite: agents and admins, but agents only when the user the route
+	// writes is an end user (§1.7: only admins create, change or delete agents
+	// and admins, their identities, tags and memberships included).
+	userWrite
 )
 
 func (r rule) String() string {
-	return [...]string{"anyAuth", "selfRead", "selfAdmin", "staff", "admin"}[r]
+	return [...]string{"anyAuth", "selfRead", "selfAdmin", "staff", "admin", "userWrite"}[r]
 }
 
 // access is the api.Access a rule is registered with.
 func (r rule) access() api.Access {
 	switch r {
-	case staff:
+	case staff, userWrite:
 		return api.Staff
 	case admin:
 		return api.Admin
@@ -58,25 +64,25 @@ var specAccess = map[string]rule{
 	"POST /users/create_many":                          staff,
 	"POST /users/create_or_update":                     staff,
 	"POST /users/create_or_update_many":                staff,
-	"PUT /users/{}":                                    staff,
-	"DELETE /users/{}":                                 staff,
+	"PUT /users/{}":                                    userWrite,
+	"DELETE /users/{}":                                 userWrite,
 	"GET /users/search":                                staff,
 	"GET /users/autocomplete":                          staff,
 	"GET /users/{}/related":                            staff,
 	"GET /users/{}/tags":                               staff,
-	"PUT /users/{}/tags":                               staff,
-	"POST /users/{}/tags":                              staff,
-	"DELETE /users/{}/tags":                            staff,
+	"PUT /users/{}/tags":                               userWrite,
+	"POST /users/{}/tags":                              userWrite,
+	"DELETE /users/{}/tags":                            userWrite,
 	"GET /deleted_users":                               staff,
 	"GET /deleted_users/{}":                            staff,
 	"GET /users/{}/identities":                         selfRead,
 	"GET /users/{}/identities/{}":                      selfRead,
-	"POST /users/{}/identities":                        staff,
-	"PUT /users/{}/identities/{}":                      staff,
-	"PUT /users/{}/identities/{}/make_primary":         staff,
-	"PUT /users/{}/identities/{}/verify":               staff,
-	"PUT /users/{}/identities/{}/request_verification": staff,
-	"DELETE /users/{}/identities/{}":                   staff,
+	"POST /users/{}/identities":                        userWrite,
+	"PUT /users/{}/identities/{}":                      userWrite,
+	"PUT /users/{}/identities/{}/make_primary":         userWrite,
+	"PUT /users/{}/identities/{}/verify":               userWrite,
+	"PUT /users/{}/identities/{}/request_verification": userWrite,
+	"DELETE /users/{}/identities/{}":                   userWrite,
 	// §4 organizations and memberships.
 	"GET /organizations":                                     staff,
 	"GET /organizations/{}":                                  staff,
@@ -92,10 +98,10 @@ var specAccess = map[string]rule{
 	"GET /users/{}/organization_memberships":                 staff,
 	"GET /organization_memberships/{}":                       staff,
 	"POST /organization_memberships":                         staff,
-	"DELETE /organization_memberships/{}":                    staff,
-	"DELETE /users/{}/organizations/{}":                      staff,
-	"PUT /users/{}/organizations/{}/make_default":            staff,
-	"PUT /users/{}/organization_memberships/{}/make_default": staff,
+	"DELETE /organization_memberships/{}":                    userWrite,
+	"DELETE /users/{}/organizations/{}":                      userWrite,
+	"PUT /users/{}/organizations/{}/make_default":            userWrite,
+	"PUT /users/{}/organization_memberships/{}/make_default": userWrite,
 	// §5 groups: reading is for agents, writing for admins.
 	"GET /groups":       staff,
 	"GET /groups/{}":    staff,
@@ -182,6 +188,40 @@ func routeKey(r api.Route) string {
 type roleFixture struct {
 	// byParent maps the path segment before a parameter ("users", "tickets") to an id.
 	victim, own, other map[string]string
+	// staff are members of the team an agent probes as targets: an admin and
+	// another agent, each with an identity, an API token and a membership.
+	staff []staffVictim
+}
+
+// staffVictim is an agent or admin used as the target of a route.
+type staffVictim struct {
+	role string
+	ids  map[string]string
+}
+
+// userRoute reports whether pattern names a user, or a membership (which
+// belongs to one), in its path.
+func userRoute(pattern string) bool {
+	return strings.Contains(pattern, "/users/{") && !strings.HasPrefix(pattern, "/community/") ||
+		strings.HasPrefix(pattern, "/organization_memberships/{")
+}
+
+// newStaffVictim creates a staff member with everything a user route can name.
+func newStaffVictim(t *testing.T, e *env, role, name, email, org string) staffVictim {
+	t.Helper()
+	ids := map[string]string{"organizations": org}
+	uid := mkUser(t, e, map[string]any{"name": name, "email": email, "role": role})
+	ids["users"] = fmt.Sprint(uid)
+	m := e.Must(http.StatusCreated, "POST", fmt.Sprintf("/users/%d/identities", uid),
+		map[string]any{"identity": map[string]any{"type": "email", "value": "second." + email}})
+	ids["identities"] = fmt.Sprint(id(t, obj(t, m, "identity")))
+	ids["api_tokens"] = createID(e, fmt.Sprintf("/users/%d/api_tokens", uid), "api_token", map[string]any{"api_token": map[string]any{"description": "spare"}})
+	ids["organization_memberships"] = createID(e, "/organization_memberships", "organization_membership",
+		map[string]any{"organization_membership": map[string]any{"user_id": uid, "organization_id": org}})
+	if ids["api_tokens"] == "999999" || ids["organization_memberships"] == "999999" {
+		t.Fatalf("staff victim %s: fixtures not created: %v", role, ids)
+	}
+	return staffVictim{role: role, ids: ids}
 }
 
 // create posts body as admin and returns the new record's id, or "999999" when
@@ -246,7 +286,11 @@ func newRoleFixture(t *testing.T, e *env) roleFixture {
 	m = e.Must(http.StatusOK, "GET", fmt.Sprintf("/users/%d/identities", e.Agent.ID), nil)
 	other["identities"] = fmt.Sprint(idsOf(m["identities"].([]any))[0])
 	other["api_tokens"] = "999999"
-	return roleFixture{victim: victim, own: own, other: other}
+	staff := []staffVictim{
+		newStaffVictim(t, e, "admin", "Stella Staffadmin", "stella@mergedesk.test", victim["organizations"]),
+		newStaffVictim(t, e, "agent", "Otto Otheragent", "otto@mergedesk.test", victim["organizations"]),
+	}
+	return roleFixture{victim: victim, own: own, other: other, staff: staff}
 }
 
 // fill substitutes ids for the parameters of pattern.
@@ -320,9 +364,19 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 
-		// Destructive admin calls go last so the other roles see the fixtures.
+		// Destructive admin calls go last so the other roles see the fixtures,
+		// and deleting users goes last of all: it takes their memberships along.
+		rank := func(r api.Route) int {
+			switch {
+			case r.Method == "DELETE" && r.Pattern == "/users/{id}":
+				return 2
+			case r.Method == "DELETE":
+				return 1
+			}
+			return 0
+		}
 		sorted := append([]api.Route(nil), routes...)
-		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Method != "DELETE" && sorted[j].Method == "DELETE" })
+		sort.SliceStable(sorted, func(i, j int) bool { return rank(sorted[i]) < rank(sorted[j]) })
 
 		check := func(t *testing.T, who, method, path, token string, allowed bool) {
 			t.Helper()
@@ -343,6 +397,23 @@ func TestRoleMatrix(t *testing.T) {
 					t.Errorf("%s %s %s = %d %v, want 403 Forbidden", who, method, path, s, m)
 				}
 			}
+		}
+
+		// Every route that names a user, aimed at the team: an agent may read
+		// agents and admins but not write them, their identities, tags,
+		// memberships or credentials (§1.7). These run before any admin call, so
+		// an admin's DELETE cannot hide an agent's write behind a 404.
+		for _, r := range sorted {
+			want := specAccess[routeKey(r)]
+			if !userRoute(r.Pattern) {
+				continue
+			}
+			t.Run(strings.ReplaceAll(routeKey(r), "/", "_")+"_on_staff", func(t *testing.T) {
+				for _, sv := range fx.staff {
+					path := fill(r.Pattern, sv.ids, fx.victim)
+					check(t, "agent (on an "+sv.role+")", r.Method, path, e.AgentToken, want == staff || want == selfRead)
+				}
+			})
 		}
 
 		for _, r := range sorted {
@@ -367,28 +438,21 @@ func TestRoleMatrix(t *testing.T) {
 					check(t, "agent (other id)", r.Method, victimPath, e.AgentToken, want == selfRead)
 				default:
 					check(t, "end-user", r.Method, fill(pattern, fx.own, fx.victim), e.EndUserToken, false)
-					check(t, "agent", r.Method, victimPath, e.AgentToken, want == staff)
+					check(t, "agent", r.Method, victimPath, e.AgentToken, want == staff || want == userWrite)
 				}
 				check(t, "admin", r.Method, victimPath, e.AdminToken, true)
+				if userRoute(pattern) {
+					for _, sv := range fx.staff {
+						check(t, "admin (on an "+sv.role+")", r.Method, fill(pattern, sv.ids, fx.victim), e.AdminToken, true)
+					}
+				}
 			})
 		}
 	})
 }
 
-// laterIssues are spec endpoints that belong to later issues: the merge engine
-// (§12, issue 3) and channels, triggers and webhooks (§10, §13, issue 4). Their
-// access rules are in specAccess already, so they are checked the moment they
-// are registered; until then they may be missing.
-var laterIssues = map[string]bool{
-	"GET /triggers": true, "GET /triggers/active": true, "GET /triggers/{}": true, "POST /triggers": true,
-	"PUT /triggers/{}": true, "DELETE /triggers/{}": true, "GET /webhooks": true, "GET /webhooks/{}": true,
-	"POST /webhooks": true, "PUT /webhooks/{}": true, "PATCH /webhooks/{}": true, "DELETE /webhooks/{}": true,
-	"GET /webhooks/{}/signing_secret": true, "PUT /users/{}/merge": true, "POST /users/{}/merge_preview": true,
-	"POST /users/merge_many": true, "GET /user_merges": true, "GET /user_merges/{}": true, "POST /channels/messages": true,
-}
-
 // TestRoleSpecRoutesRegistered fails for every endpoint of the spec the server
-// does not serve, except those of later issues.
+// does not serve. No endpoint is exempt.
 func TestRoleSpecRoutesRegistered(t *testing.T) {
 	srv := &api.Server{}
 	have := map[string]bool{}
@@ -397,7 +461,7 @@ func TestRoleSpecRoutesRegistered(t *testing.T) {
 	}
 	var missing []string
 	for k := range specAccess {
-		if !have[k] && !laterIssues[k] {
+		if !have[k] {
 			missing = append(missing, k)
 		}
 	}
@@ -412,6 +476,11 @@ func TestRoleSpecRoutesRegistered(t *testing.T) {
 func TestRoleWrites(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		eu := mkUser(t, e, map[string]any{"name": "Plain User", "email": "plain@example.com"})
+		otherAgent := mkUser(t, e, map[string]any{"name": "Otto Otheragent", "email": "otto@example.com", "role": "agent"})
+		e.Must(http.StatusOK, "PUT", fmt.Sprintf("/users/%d/tags", e.Admin.ID), map[string]any{"tags": []string{"keep"}})
+		adminIdent := id(t, obj(t, e.Must(http.StatusCreated, "POST", fmt.Sprintf("/users/%d/identities", e.Admin.ID),
+			map[string]any{"identity": map[string]any{"type": "email", "value": "ada.second@mergedesk.test"}}), "identity"))
+		org := id(t, obj(t, e.Must(http.StatusCreated, "POST", "/organizations", map[string]any{"organization": map[string]any{"name": "Writes Org"}}), "organization"))
 		cases := []struct {
 			name         string
 			method, path string
@@ -426,6 +495,33 @@ func TestRoleWrites(t *testing.T) {
 			{"AgentCreateOrUpdateAdmin", "POST", "/users/create_or_update", map[string]any{"user": map[string]any{"email": adminEmail, "name": "Hijack"}}, 403},
 			{"AgentEditsEndUser", "PUT", fmt.Sprintf("/users/%d", eu), map[string]any{"user": map[string]any{"notes": "x", "role": "end-user"}}, 200},
 			{"AgentCreatesEndUser", "POST", "/users", map[string]any{"user": map[string]any{"name": "Y", "role": "end-user"}}, 201},
+			// Everything that writes a user goes through the one rule: identities,
+			// tags, memberships and credentials of the team are the admins' to change.
+			{"AgentAddsAdminIdentity", "POST", fmt.Sprintf("/users/%d/identities", e.Admin.ID),
+				map[string]any{"identity": map[string]any{"type": "email", "value": "takeover@evil.example"}}, 403},
+			{"AgentDeletesAdminIdentity", "DELETE", fmt.Sprintf("/users/%d/identities/%d", e.Admin.ID, adminIdent), nil, 403},
+			{"AgentMakesAdminIdentityPrimary", "PUT", fmt.Sprintf("/users/%d/identities/%d/make_primary", e.Admin.ID, adminIdent), nil, 403},
+			{"AgentVerifiesAdminIdentity", "PUT", fmt.Sprintf("/users/%d/identities/%d/verify", e.Admin.ID, adminIdent), nil, 403},
+			{"AgentChangesAdminIdentity", "PUT", fmt.Sprintf("/users/%d/identities/%d", e.Admin.ID, adminIdent),
+				map[string]any{"identity": map[string]any{"value": "takeover@evil.example"}}, 403},
+			{"AgentAddsAdminTags", "PUT", fmt.Sprintf("/users/%d/tags", e.Admin.ID), map[string]any{"tags": []string{"pwned"}}, 403},
+			{"AgentSetsAdminTags", "POST", fmt.Sprintf("/users/%d/tags", e.Admin.ID), map[string]any{"tags": []string{"pwned"}}, 403},
+			{"AgentRemovesAdminTags", "DELETE", fmt.Sprintf("/users/%d/tags", e.Admin.ID), map[string]any{"tags": []string{"keep"}}, 403},
+			{"AgentAddsAgentIdentity", "POST", fmt.Sprintf("/users/%d/identities", otherAgent),
+				map[string]any{"identity": map[string]any{"type": "email", "value": "takeover2@evil.example"}}, 403},
+			{"AgentJoinsAdminToOrganization", "POST", "/organization_memberships",
+				map[string]any{"organization_membership": map[string]any{"user_id": e.Admin.ID, "organization_id": org}}, 403},
+			{"AgentSetsAdminPassword", "POST", fmt.Sprintf("/users/%d/password", e.Admin.ID), map[string]any{"password": "hijacked-password"}, 403},
+			{"AgentCreatesAdminToken", "POST", fmt.Sprintf("/users/%d/api_tokens", e.Admin.ID), map[string]any{"api_token": map[string]any{}}, 403},
+			{"AgentSetsEndUserPassword", "POST", fmt.Sprintf("/users/%d/password", eu), map[string]any{"password": "long-enough-1"}, 403},
+			{"AgentCreateOrUpdateMakesAdmin", "POST", "/users/create_or_update", map[string]any{"user": map[string]any{"email": "fresh@example.com", "name": "F", "role": "admin"}}, 403},
+			{"AgentAddsEndUserIdentity", "POST", fmt.Sprintf("/users/%d/identities", eu),
+				map[string]any{"identity": map[string]any{"type": "email", "value": "plain.second@example.com"}}, 201},
+			{"AgentAddsEndUserTags", "PUT", fmt.Sprintf("/users/%d/tags", eu), map[string]any{"tags": []string{"fine"}}, 200},
+			{"AgentJoinsEndUserToOrganization", "POST", "/organization_memberships",
+				map[string]any{"organization_membership": map[string]any{"user_id": eu, "organization_id": org}}, 201},
+			{"AgentSetsOwnPassword", "POST", fmt.Sprintf("/users/%d/password", e.Agent.ID), map[string]any{"password": "password-agent"}, 200},
+			{"AgentEditsSelf", "PUT", fmt.Sprintf("/users/%d", e.Agent.ID), map[string]any{"user": map[string]any{"notes": "me"}}, 403},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -435,8 +531,18 @@ func TestRoleWrites(t *testing.T) {
 				}
 			})
 		}
-		if u := obj(t, e.Must(200, "GET", fmt.Sprintf("/users/%d", e.Admin.ID), nil), "user"); u["name"] != "Ada Admin" || u["notes"] != nil {
+		if u := obj(t, e.Must(200, "GET", fmt.Sprintf("/users/%d", e.Admin.ID), nil), "user"); u["name"] != "Ada Admin" || u["notes"] != nil ||
+			fmt.Sprint(u["tags"]) != "[keep]" || u["organization_id"] != nil {
 			t.Errorf("admin was changed by an agent: %v", u)
+		}
+		idents := e.Must(http.StatusOK, "GET", fmt.Sprintf("/users/%d/identities", e.Admin.ID), nil)["identities"].([]any)
+		if len(idents) != 2 {
+			t.Errorf("admin identities after the agent's attempts = %v, want the two the admin had", idents)
+		}
+		for _, v := range idents {
+			if ident := v.(map[string]any); ident["value"] != adminEmail && ident["value"] != "ada.second@mergedesk.test" {
+				t.Errorf("admin gained identity %v", ident["value"])
+			}
 		}
 		// Admins may.
 		e.Must(http.StatusOK, "PUT", fmt.Sprintf("/users/%d", eu), map[string]any{"user": map[string]any{"role": "agent"}})
@@ -483,6 +589,73 @@ func TestRoleAuthSchemes(t *testing.T) {
 		e.Must(http.StatusOK, "PUT", fmt.Sprintf("/users/%d", e.EndUser.ID), map[string]any{"user": map[string]any{"suspended": true}})
 		if s, _ := e.Do("GET", "/users/me", e.EndUserToken, nil); s != http.StatusUnauthorized {
 			t.Errorf("suspended user = %d, want 401", s)
+		}
+	})
+}
+
+// TestRoleJobVisibility: a job status is seen by the agent who started it and by
+// admins. Another agent gets 404, as for a job that does not exist, so job ids
+// are not confirmed to people who may not read them (docs/authorization.md).
+func TestRoleJobVisibility(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		other, err := e.DB.CreateUser(ctx, mergedesk.NewUser{Name: "Otto Otheragent", Role: mergedesk.RoleAgent, Email: "otto@mergedesk.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherTok, err := e.DB.CreateAPIToken(ctx, other.ID, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := func(token, name string) string {
+			t.Helper()
+			s, m := e.Do("POST", "/users/create_many", token, map[string]any{"users": []any{map[string]any{"name": name}}})
+			if s != http.StatusOK {
+				t.Fatalf("create_many = %d %v", s, m)
+			}
+			return obj(t, m, "job_status")["id"].(string)
+		}
+		adminJob, agentJob, otherJob := start(e.AdminToken, "By Admin"), start(e.AgentToken, "By Agent"), start(otherTok.Token, "By Other")
+		all := strings.Join([]string{adminJob, agentJob, otherJob}, ",")
+
+		cases := []struct {
+			name, token, path string
+			want              int
+			ids               []string // show_many: the jobs listed
+		}{
+			{"AgentOwnJob", e.AgentToken, "/job_statuses/" + agentJob, 200, nil},
+			{"AgentAdminsJob", e.AgentToken, "/job_statuses/" + adminJob, 404, nil},
+			{"AgentOtherAgentsJob", e.AgentToken, "/job_statuses/" + otherJob, 404, nil},
+			{"AdminAgentsJob", e.AdminToken, "/job_statuses/" + agentJob, 200, nil},
+			{"AdminOwnJob", e.AdminToken, "/job_statuses/" + adminJob, 200, nil},
+			{"AgentShowMany", e.AgentToken, "/job_statuses/show_many?ids=" + all, 200, []string{agentJob}},
+			{"AdminShowMany", e.AdminToken, "/job_statuses/show_many?ids=" + all, 200, []string{adminJob, agentJob, otherJob}},
+			{"AgentList", e.AgentToken, "/job_statuses", 200, []string{agentJob}},
+			{"EndUser", e.EndUserToken, "/job_statuses/" + agentJob, 403, nil},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				s, m := e.Do("GET", c.path, c.token, nil)
+				if s != c.want {
+					t.Fatalf("GET %s = %d %v, want %d", c.path, s, m, c.want)
+				}
+				if c.want == http.StatusNotFound && m["error"] != "RecordNotFound" {
+					t.Errorf("body = %v, want RecordNotFound", m)
+				}
+				if c.ids == nil {
+					return
+				}
+				var got []string
+				for _, j := range m["job_statuses"].([]any) {
+					got = append(got, j.(map[string]any)["id"].(string))
+				}
+				sort.Strings(got)
+				want := append([]string(nil), c.ids...)
+				sort.Strings(want)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("jobs = %v, want %v", got, want)
+				}
+			})
 		}
 	})
 }

@@ -519,8 +519,8 @@ func (s *Server) ticketJobItem(importing bool) func(ctx context.Context, owner i
 		}
 		var t *mergedesk.Ticket
 		if importing {
-			if callerFrom(ctx).Role != mergedesk.RoleAdmin {
-				return jobFailure(mergedesk.Forbidden())
+			if err := mergedesk.RequireAdmin(&callerFrom(ctx).Principal); err != nil {
+				return jobFailure(err)
 			}
 			t, err = s.DB.ImportTicket(ctx, in, owner, it.Archive)
 		} else {

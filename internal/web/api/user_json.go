@@ -110,8 +110,7 @@ func (s *Server) userURL(r *http.Request, id int64) string {
 // userView renders u for the caller: the full object for staff, the restricted
 // one for end users.
 func (s *Server) userView(r *http.Request, u *mergedesk.User, tagging bool) any {
-	c := callerFrom(r.Context())
-	if c != nil && !c.IsStaff() {
+	if p := actor(r); p != nil && !mergedesk.IsStaff(p) {
 		return s.endUserView(r, u)
 	}
 	return s.fullUser(r, u, tagging)

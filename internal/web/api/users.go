@@ -139,38 +139,33 @@ func pathIDs(r *http.Request, parent, child string) (int64, int64, error) {
 	return p, c, err
 }
 
-// selfOrStaff refuses an end user acting on someone else (403).
-func selfOrStaff(r *http.Request, userID int64) error {
-	c := callerFrom(r.Context())
-	if c.IsStaff() || c.ID == userID {
-		return nil
-	}
-	return mergedesk.Forbidden()
-}
-
-// selfOrAdmin: admins for anyone, any user for themselves.
-func selfOrAdmin(r *http.Request, userID int64) error {
-	c := callerFrom(r.Context())
-	if c.Role == mergedesk.RoleAdmin || c.ID == userID {
-		return nil
-	}
-	return mergedesk.Forbidden()
-}
-
-// checkRoleWrite enforces that only admins create, change or delete agents and
-// admins, or change a role.
-func checkRoleWrite(r *http.Request, target *mergedesk.User, newRole *string) error {
-	c := callerFrom(r.Context())
-	if c.Role == mergedesk.RoleAdmin {
-		return nil
-	}
-	if target != nil && target.IsStaff() {
-		return mergedesk.Forbidden()
-	}
-	if newRole != nil && *newRole != "" && (target == nil && *newRole != mergedesk.RoleEndUser || target != nil && *newRole != target.Role) {
-		return mergedesk.Forbidden()
+// actor is the caller of a request as the domain's authorization functions take
+// it (authz.go). Every role question goes to them; handlers only ask.
+func actor(r *http.Request) *mergedesk.Principal {
+	if c := callerFrom(r.Context()); c != nil {
+		return &c.Principal
 	}
 	return nil
+}
+
+// roleChange is the authorization view of a body's role field.
+func (b *userBody) roleChange() mergedesk.UserChange {
+	return mergedesk.UserChange{Role: b.Role.V}
+}
+
+// writableUser loads the user id and returns it if the caller may write it
+// (mergedesk.CanWriteUser): every route that changes a user, its tags or its
+// identities starts here, before it reads the body, so a refusal is a 403 and
+// not a complaint about the body.
+func (s *Server) writableUser(r *http.Request, id int64) (*mergedesk.User, error) {
+	u, err := s.DB.User(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mergedesk.CanWriteUser(actor(r), u, mergedesk.UserChange{}); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 func (s *Server) tagging(ctx context.Context) bool {
@@ -279,7 +274,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrStaff(r, id); err != nil {
+	if err := mergedesk.CanReadUser(actor(r), id); err != nil {
 		return err
 	}
 	u, err := s.DB.User(r.Context(), id)
@@ -363,7 +358,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRoleWrite(r, nil, b.Role.Ptr()); err != nil {
+	if err := mergedesk.CanWriteUser(actor(r), nil, b.roleChange()); err != nil {
 		return err
 	}
 	nu, err := b.newUser()
@@ -404,9 +399,7 @@ func (s *Server) createOrUpdate(r *http.Request, b *userBody) (*mergedesk.User, 
 	if err != nil {
 		return nil, false, err
 	}
-	return s.DB.CreateOrUpdateUser(r.Context(), nu, upd, func(target *mergedesk.User) error {
-		return checkRoleWrite(r, target, b.Role.Ptr())
-	})
+	return s.DB.CreateOrUpdateUser(r.Context(), nu, upd, mergedesk.UserWriteCheck(actor(r), b.roleChange()))
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
@@ -414,15 +407,15 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cur, err := s.writableUser(r, id)
+	if err != nil {
+		return err
+	}
 	b, err := decodeUser(r)
 	if err != nil {
 		return err
 	}
-	cur, err := s.DB.User(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if err := checkRoleWrite(r, cur, b.Role.Ptr()); err != nil {
+	if err := mergedesk.CanWriteUser(actor(r), cur, b.roleChange()); err != nil {
 		return err
 	}
 	upd, err := b.update()
@@ -442,11 +435,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cur, err := s.DB.User(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if err := checkRoleWrite(r, cur, nil); err != nil {
+	if _, err := s.writableUser(r, id); err != nil {
 		return err
 	}
 	u, err := s.DB.DeleteUser(r.Context(), id, callerFrom(r.Context()).ID)
@@ -506,6 +495,9 @@ func (s *Server) setUserTags(mode string, status int) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
 		if err != nil {
+			return err
+		}
+		if _, err := s.writableUser(r, id); err != nil {
 			return err
 		}
 		var body struct {
@@ -575,7 +567,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrAdmin(r, id); err != nil {
+	if err := mergedesk.CanManageCredentials(actor(r), id); err != nil {
 		return err
 	}
 	var body struct {
@@ -606,7 +598,7 @@ func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrAdmin(r, id); err != nil {
+	if err := mergedesk.CanManageCredentials(actor(r), id); err != nil {
 		return err
 	}
 	ts, err := s.DB.APITokens(r.Context(), id)
@@ -625,7 +617,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrAdmin(r, id); err != nil {
+	if err := mergedesk.CanManageCredentials(actor(r), id); err != nil {
 		return err
 	}
 	var body struct {
@@ -648,7 +640,7 @@ func (s *Server) deleteAPIToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := selfOrAdmin(r, id); err != nil {
+	if err := mergedesk.CanManageCredentials(actor(r), id); err != nil {
 		return err
 	}
 	if err := s.DB.DeleteAPIToken(r.Context(), id, tid); err != nil {

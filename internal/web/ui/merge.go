@@ -266,6 +266,9 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, http.StatusUnprocessableEntity, "user", "merge_error", "Review the preview before merging.")
 	}
 	cur := currentFrom(ctx)
+	if err := mergedesk.CanMerge(actor(r)); err != nil {
+		return err
+	}
 	_, _, mergeErr := s.DB.MergeUsers(ctx, id, target, cur.User.ID, version)
 	if mergeErr == nil {
 		to := fmt.Sprintf("/users/%d?merged=%d", target, id)

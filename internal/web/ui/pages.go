@@ -200,6 +200,9 @@ type UserPage struct {
 	Identity       IdentityForm
 	IdentityTypes  []string
 	EditOpen       bool
+	// CanEdit: the signed-in user may change this profile and its identities
+	// (mergedesk.CanWriteUser); without it the page shows no edit forms.
+	CanEdit bool
 }
 
 func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
@@ -234,7 +237,8 @@ func (s *Server) loadUserPage(r *http.Request, id int64) (*UserPage, error) {
 		return nil, err
 	}
 	p := &UserPage{Layout: s.layout(r, u.Name, "customers"), User: u, IdentityTypes: mergedesk.IdentityTypes,
-		CanMerge: u.Active && u.Role == mergedesk.RoleEndUser}
+		CanMerge: u.Active && u.Role == mergedesk.RoleEndUser && mergedesk.CanMerge(actor(r)) == nil,
+		CanEdit:  u.Active && mergedesk.CanWriteUser(actor(r), u, mergedesk.UserChange{}) == nil}
 	for _, typ := range mergedesk.IdentityTypes {
 		g := IdentityGroup{Type: typ, Label: identityLabel(typ)}
 		for _, ident := range u.Identities {
@@ -325,6 +329,9 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.canWriteUser(r, id); err != nil {
+		return err
+	}
 	form := ProfileForm{Name: strings.TrimSpace(r.PostFormValue("name")), Tags: r.PostFormValue("tags"),
 		Details: r.PostFormValue("details"), Notes: r.PostFormValue("notes")}
 	upd := mergedesk.UserUpdate{}
@@ -355,6 +362,17 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, http.StatusUnprocessableEntity, "user", "layout", p)
 }
 
+// canWriteUser asks the domain whether the signed-in user may change the user
+// id: its profile, tags or identities (mergedesk.CanWriteUser). Agents may
+// change end users only; a refusal is a 403 page.
+func (s *Server) canWriteUser(r *http.Request, id int64) error {
+	u, err := s.DB.User(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return mergedesk.CanWriteUser(actor(r), u, mergedesk.UserChange{})
+}
+
 func optional(s string) *string {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -366,6 +384,9 @@ func optional(s string) *string {
 func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if err := s.canWriteUser(r, id); err != nil {
 		return err
 	}
 	form := IdentityForm{Type: r.PostFormValue("type"), Value: strings.TrimSpace(r.PostFormValue("value"))}

@@ -56,6 +56,7 @@ type Server struct {
 	pages   map[string]*template.Template
 	assets  map[string]string // file name → content hash, for cache busting
 	mux     *http.ServeMux
+	list    []string // registered patterns, for Routes
 	handler http.Handler
 	limiter *limiter
 }
@@ -153,28 +154,47 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /static/{file}", s.serveStatic)
-	s.mux.HandleFunc("GET /login", s.wrap(s.loginPage))
-	s.mux.HandleFunc("POST /login", s.wrap(s.login))
-	s.mux.HandleFunc("POST /logout", s.auth(s.logout))
-	s.mux.HandleFunc("GET /{$}", s.auth(func(w http.ResponseWriter, r *http.Request) error {
+	s.route("GET /static/{file}", s.serveStatic)
+	s.route("GET /login", s.wrap(s.loginPage))
+	s.route("POST /login", s.wrap(s.login))
+	s.route("POST /logout", s.auth(s.logout))
+	s.route("GET /{$}", s.auth(func(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/customers", http.StatusSeeOther)
 		return nil
 	}))
-	s.mux.HandleFunc("GET /customers", s.auth(s.customers))
-	s.mux.HandleFunc("GET /users/{id}", s.auth(s.userPage))
-	s.mux.HandleFunc("POST /users/{id}/profile", s.auth(s.updateProfile))
-	s.mux.HandleFunc("POST /users/{id}/identities", s.auth(s.addIdentity))
-	s.mux.HandleFunc("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
-	s.mux.HandleFunc("GET /users/{id}/merge/preview", s.auth(s.mergePreview))
-	s.mux.HandleFunc("POST /users/{id}/merge", s.auth(s.merge))
-	s.mux.HandleFunc("GET /tickets", s.auth(s.tickets))
-	s.mux.HandleFunc("GET /tickets/{id}", s.auth(s.ticketPage))
-	s.mux.HandleFunc("GET /organizations", s.auth(s.organizations))
-	s.mux.HandleFunc("GET /organizations/{id}", s.auth(s.organizationPage))
+	s.route("GET /customers", s.auth(s.customers))
+	s.route("GET /users/{id}", s.auth(s.userPage))
+	s.route("POST /users/{id}/profile", s.auth(s.updateProfile))
+	s.route("POST /users/{id}/identities", s.auth(s.addIdentity))
+	s.route("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
+	s.route("GET /users/{id}/merge/preview", s.auth(s.mergePreview))
+	s.route("POST /users/{id}/merge", s.auth(s.merge))
+	s.route("GET /tickets", s.auth(s.tickets))
+	s.route("GET /tickets/{id}", s.auth(s.ticketPage))
+	s.route("GET /organizations", s.auth(s.organizations))
+	s.route("GET /organizations/{id}", s.auth(s.organizationPage))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "There is no page here.")
 	})
+}
+
+// route registers h for pattern and remembers the pattern for Routes.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.list = append(s.list, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes returns the pattern of every page and form the UI serves, such as
+// "POST /users/{id}/profile", for the role-matrix test.
+func (s *Server) Routes() []string { return append([]string(nil), s.list...) }
+
+// actor is the signed-in agent or admin as the domain's authorization
+// functions take it (authz.go, docs/authorization.md).
+func actor(r *http.Request) *mergedesk.Principal {
+	if c := currentFrom(r.Context()); c != nil {
+		return c.Session.Principal()
+	}
+	return nil
 }
 
 func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +252,7 @@ func (s *Server) auth(h handlerFunc) http.HandlerFunc {
 				return err
 			}
 		}
-		if sess == nil || (sess.Role != mergedesk.RoleAgent && sess.Role != mergedesk.RoleAdmin) {
+		if sess == nil || !mergedesk.IsStaff(sess.Principal()) {
 			if r.Method != http.MethodGet {
 				s.renderError(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
 				return nil
