@@ -105,12 +105,47 @@ type LoginPage struct {
 	FormToken string
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// defaultNext is where a sign-in lands without a usable next.
+const defaultNext = "/customers"
+
+// safeNext keeps a post-sign-in redirect on this site. Only a path of this
+// site is accepted: no scheme, no host, and nothing a browser might read as one.
+// Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+// "/\t/evil.example" and "/\\evil.example" both become "//evil.example"; any
+// control character, space, backslash or non-ASCII byte is refused (in the path
+// also percent-encoded), as is a path that begins with two slashes once decoded.
+// The result is rebuilt from the parsed URL, never the raw text.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/customers"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || !plainURLText(next) {
+		return defaultNext
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return defaultNext
+	}
+	// The query and fragment cannot move the origin; the decoded path is
+	// checked too, for browsers or proxies that decode it.
+	if !plainURLText(u.Path) {
+		return defaultNext
+	}
+	out := &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery, Fragment: u.Fragment, RawFragment: u.RawFragment}
+	s := out.String()
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || !plainURLText(s) {
+		return defaultNext
+	}
+	return s
+}
+
+// plainURLText reports whether s holds only printable ASCII other than space
+// and backslash.
+func plainURLText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

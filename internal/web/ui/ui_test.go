@@ -820,3 +820,22 @@ func TestStatic(t *testing.T) {
 		t.Errorf("unknown page: %d", resp.StatusCode)
 	}
 }
+
+// TestLoginOpenRedirect signs in with next pointing elsewhere: the answer must
+// stay on this site whatever the browser makes of the Location header.
+func TestLoginOpenRedirect(t *testing.T) {
+	_, _, ts := setup(t)
+	for _, next := range []string{"/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"} {
+		c := newClient(t, ts.URL)
+		c.get("/login")
+		resp, _ := c.post("/login", url.Values{"email": {agentEmail}, "password": {agentPassword}, "next": {next}})
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/customers" {
+			t.Errorf("next=%q: got %d to %q, want 303 to /customers", next, resp.StatusCode, got)
+		}
+		// Signed in, GET /login?next=… redirects too.
+		resp, _ = c.get("/login?next=" + url.QueryEscape(next))
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/customers" {
+			t.Errorf("GET /login?next=%q signed in: got %d to %q, want 303 to /customers", next, resp.StatusCode, got)
+		}
+	}
+}
