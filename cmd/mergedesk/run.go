@@ -187,6 +187,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent UI: %w", err)
 	}
+	uiServer.BaseURL = m.BaseURL
 	mux.Handle("/", uiServer)
 
 	ln, err := net.Listen("tcp", m.Addr)

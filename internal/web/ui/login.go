@@ -166,7 +166,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, email, next, msg string) error {
 	token := rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/login", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 3600})
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r), MaxAge: 3600})
 	p := LoginPage{Layout: s.layout(r, "Sign in", ""), Email: email, Next: safeNext(next), FormToken: token}
 	p.Error = msg
 	return s.render(w, status, "login", "layout", p)
@@ -213,10 +213,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: int(SessionTTL / time.Second)})
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r), MaxAge: int(SessionTTL / time.Second)})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r)})
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 	return nil
+}
+
+// secureCookies reports whether cookies must carry Secure: the request came
+// over TLS, or the public URL is https (TLS ends at a proxy).
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.BaseURL), "https://")
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
@@ -226,7 +233,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r)})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -47,6 +47,10 @@ const (
 type Server struct {
 	DB     Store
 	Logger *slog.Logger
+	// BaseURL is the public URL (--base-url). When it is https, TLS ends at a
+	// proxy in front of us and cookies are Secure although the request that
+	// reaches us is plain HTTP.
+	BaseURL string
 	// Now is the clock of the sign-in limiter; tests replace it.
 	Now func() time.Time
 	// MaxFailuresPerEmail and MaxFailuresPerIP are the sign-in failures within

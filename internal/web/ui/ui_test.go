@@ -839,3 +839,66 @@ func TestLoginOpenRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestSecureCookieBehindProxy: TLS ends at a proxy that forwards plain HTTP, and
+// --base-url says https. Every cookie must still be Secure.
+func TestSecureCookieBehindProxy(t *testing.T) {
+	_, s, ts := setup(t)
+	s.BaseURL = "https://desk.example"
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(req *http.Request) *http.Response {
+		t.Helper()
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	checkSecure := func(resp *http.Response, name string) *http.Cookie {
+		t.Helper()
+		ck := cookieNamed(resp, name)
+		if ck == nil {
+			t.Fatalf("no %s cookie", name)
+		}
+		if !ck.Secure || !ck.HttpOnly {
+			t.Errorf("%s cookie behind a TLS proxy: Secure=%v HttpOnly=%v, want both", name, ck.Secure, ck.HttpOnly)
+		}
+		return ck
+	}
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/login", nil)
+	formCk := checkSecure(do(req), "mergedesk_login_csrf")
+
+	form := url.Values{"email": {agentEmail}, "password": {agentPassword}, "csrf_token": {formCk.Value}}
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(formCk)
+	resp := do(req)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: got %d, want 303", resp.StatusCode)
+	}
+	sess := checkSecure(resp, "mergedesk_session")
+
+	// A failed sign-in re-renders the form with a new token cookie.
+	form.Set("password", "wrong password")
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(formCk)
+	checkSecure(do(req), "mergedesk_login_csrf")
+
+	// Signing out clears the session with a Secure cookie as well.
+	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/customers", nil)
+	req.AddCookie(sess)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := html.Parse(resp.Body)
+	resp.Body.Close()
+	csrf, _ := attr(mustQuery(t, doc, "input[name=csrf_token]"), "value")
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/logout", strings.NewReader(url.Values{"csrf_token": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(sess)
+	checkSecure(do(req), "mergedesk_session")
+}
