@@ -177,6 +177,8 @@ func (m *Main) Start(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := db.Ping(ctx); err != nil {
+			m.Logger.Warn("healthz: database unreachable", "err", err)
+			w.Header().Set("Retry-After", "5")
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
 		}

@@ -334,9 +334,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 // handleError shows store errors as people would expect: a missing record is a
 // 404 page, anything unexpected is logged and shown as "Internal error".
 func (s *Server) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.DB.Classify(err)
 	var e *mergedesk.Error
 	if errors.As(err, &e) {
 		switch e.Code {
+		case mergedesk.EUnavailable:
+			s.Logger.Warn("ui request: service unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", "5")
+			s.renderError(w, r, http.StatusServiceUnavailable, "The service is briefly unavailable. Try again in a few seconds.")
+			return
 		case mergedesk.ENotFound:
 			s.renderError(w, r, http.StatusNotFound, "There is no such record.")
 			return

@@ -902,3 +902,17 @@ func TestSecureCookieBehindProxy(t *testing.T) {
 	req.AddCookie(sess)
 	checkSecure(do(req), "mergedesk_session")
 }
+
+// TestDatabaseUnavailable: a database that does not answer shows a 503 page
+// with Retry-After, not "Internal error".
+func TestDatabaseUnavailable(t *testing.T) {
+	db := storetest.MustOpen(t, "sqlite:"+t.TempDir()+"/ui.db")
+	newFixture(t, db)
+	_, ts := newServer(t, db)
+	c := agentClient(t, ts.URL)
+	db.Close()
+	resp, _ := c.get("/customers")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("database closed: got %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
