@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/channel"
 	"github.com/mergedesk/mergedesk/internal/demo"
 	"github.com/mergedesk/mergedesk/internal/jobs"
@@ -167,7 +168,10 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	m.jobs = &jobs.Runner{DB: db, Logger: m.Logger}
-	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs}
+	// One sign-in limiter for the API's passwords and the UI's form: a guesser
+	// gets no fresh budget by switching between them.
+	signIn := authlimit.New(0)
+	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs, Limiter: signIn}
 	apiServer.RegisterJobs()
 	m.jobs.Start()
 	m.outbox.Start()
@@ -189,7 +193,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent UI: %w", err)
 	}
-	uiServer.BaseURL = m.BaseURL
+	uiServer.BaseURL, uiServer.Limiter = m.BaseURL, signIn
 	mux.Handle("/", uiServer)
 
 	ln, err := net.Listen("tcp", m.Addr)

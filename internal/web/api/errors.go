@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -44,6 +45,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if s.DB != nil {
 		err = s.DB.Classify(err)
+	}
+	var te *authlimit.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+		err = mergedesk.Errorf(mergedesk.ETooManyRequests,
+			"Too many failed sign-in attempts. Retry after %d seconds.", te.Seconds())
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/jobs"
 )
 
@@ -24,6 +25,9 @@ type Server struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Jobs    *jobs.Runner
+	// Limiter throttles password authentication; cmd/mergedesk shares one with
+	// the agent UI's sign-in form. Nil gets a Limiter of the server's own.
+	Limiter *authlimit.Limiter
 
 	mux    *http.ServeMux
 	routes []Route
@@ -62,6 +66,9 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
+		}
+		if s.Limiter == nil {
+			s.Limiter = authlimit.New(0)
 		}
 		s.mux = http.NewServeMux()
 		s.userRoutes()

@@ -3,99 +3,17 @@ package ui
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
-
-// Sign-in throttling: after Server.MaxFailuresPerEmail failures within lockWindow
-// the email is locked for lockWindow, and after MaxFailuresPerIP the client
-// address is. Per address the bar is higher, as several agents may share one
-// office address.
-const (
-	DefaultMaxFailuresPerEmail = 5
-	DefaultMaxFailuresPerIP    = 20
-	lockWindow                 = 15 * time.Minute
-)
-
-// limiter counts recent sign-in failures per key ("email:…", "ip:…"). It lives in
-// memory: a restart forgets the counts, which only gives an attacker a fresh
-// budget of a handful of guesses against a PBKDF2-hashed password.
-type limiter struct {
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]*failures
-	sweep   time.Time
-}
-
-type failures struct {
-	count       int
-	first       time.Time // start of the counting window
-	lockedUntil time.Time
-}
-
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, entries: map[string]*failures{}}
-}
-
-// locked returns how long key stays locked, or 0.
-func (l *limiter) locked(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if f := l.entries[key]; f != nil {
-		if d := f.lockedUntil.Sub(l.now()); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// fail records a failure of key and locks it once it reaches max in the window.
-func (l *limiter) fail(key string, max int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.After(l.sweep) {
-		for k, f := range l.entries {
-			if now.Sub(f.first) > lockWindow && now.After(f.lockedUntil) {
-				delete(l.entries, k)
-			}
-		}
-		l.sweep = now.Add(time.Minute)
-	}
-	f := l.entries[key]
-	if f == nil || (now.Sub(f.first) > lockWindow && now.After(f.lockedUntil)) {
-		f = &failures{first: now}
-		l.entries[key] = f
-	}
-	f.count++
-	if f.count >= max {
-		f.lockedUntil = now.Add(lockWindow)
-	}
-}
-
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	delete(l.entries, key)
-	l.mu.Unlock()
-}
-
-// clientIP is the address of the peer. X-Forwarded-For is not trusted: behind a
-// proxy every client would share the proxy's budget, never get a fresh one.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // LoginPage is the sign-in form.
 type LoginPage struct {
@@ -181,34 +99,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
 		return s.renderLogin(w, r, http.StatusForbidden, email, next, "The sign-in form expired. Please try again.")
 	}
-	emailKey, ipKey := "email:"+strings.ToLower(email), "ip:"+clientIP(r)
-	if d := max(s.limiter.locked(emailKey), s.limiter.locked(ipKey)); d > 0 {
-		mins := int(d.Round(time.Minute) / time.Minute)
-		if mins < 1 {
-			mins = 1
-		}
-		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
-		return s.renderLogin(w, r, http.StatusTooManyRequests, email, next,
-			fmt.Sprintf("Too many failed sign-in attempts. Try again in %d minutes.", mins))
-	}
 	if email == "" || password == "" {
 		return s.renderLogin(w, r, http.StatusUnprocessableEntity, email, next, "Enter your email and password.")
 	}
-	p, err := s.DB.PasswordPrincipal(r.Context(), email, password)
+	// The limiter is shared with the API's HTTP Basic passwords
+	// (internal/authlimit, docs/security.md).
+	a, err := s.Limiter.Begin(r.Context(), email, authlimit.ClientAddr(r))
+	var te *authlimit.ThrottledError
+	if errors.As(err, &te) {
+		mins := max(1, int(te.RetryAfter.Round(time.Minute)/time.Minute))
+		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+		return s.renderLogin(w, r, http.StatusTooManyRequests, email, next,
+			fmt.Sprintf("Too many failed sign-in attempts. Try again in %d minutes.", mins))
+	}
 	if err != nil {
 		return err
 	}
-	if p == nil {
-		s.limiter.fail(emailKey, s.MaxFailuresPerEmail)
-		s.limiter.fail(ipKey, s.MaxFailuresPerIP)
+	p, err := s.DB.PasswordPrincipal(r.Context(), email, password)
+	switch {
+	case err != nil:
+		a.Done(r.Context(), authlimit.Errored)
+		return err
+	case p == nil:
+		a.Done(r.Context(), authlimit.Failed)
 		return s.renderLogin(w, r, http.StatusUnauthorized, email, next, "The email or password is not correct.")
 	}
+	// The password was right: not a guess, even for an end user.
+	a.Done(r.Context(), authlimit.Succeeded)
 	if p.Role != mergedesk.RoleAgent && p.Role != mergedesk.RoleAdmin {
-		s.limiter.fail(ipKey, s.MaxFailuresPerIP)
 		return s.renderLogin(w, r, http.StatusForbidden, email, next, "Only agents and admins can sign in here.")
 	}
-	s.limiter.reset(emailKey)
-	token, _, err := s.DB.CreateSession(r.Context(), p.ID, SessionTTL, r.UserAgent(), clientIP(r))
+	token, _, err := s.DB.CreateSession(r.Context(), p.ID, SessionTTL, r.UserAgent(), authlimit.ClientAddr(r))
 	if err != nil {
 		return err
 	}

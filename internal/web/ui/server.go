@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
 
 //go:embed templates/*.html
@@ -51,17 +52,14 @@ type Server struct {
 	// proxy in front of us and cookies are Secure although the request that
 	// reaches us is plain HTTP.
 	BaseURL string
-	// Now is the clock of the sign-in limiter; tests replace it.
-	Now func() time.Time
-	// MaxFailuresPerEmail and MaxFailuresPerIP are the sign-in failures within
-	// 15 minutes that lock an email or a client address for 15 minutes.
-	MaxFailuresPerEmail, MaxFailuresPerIP int
+	// Limiter throttles sign-in failures; cmd/mergedesk shares one with the
+	// API's password authentication. New makes one of the server's own.
+	Limiter *authlimit.Limiter
 
 	pages   map[string]*template.Template
 	assets  map[string]string // file name → content hash, for cache busting
 	mux     *http.ServeMux
 	handler http.Handler
-	limiter *limiter
 }
 
 // New parses the templates and builds the routes. It fails when a template does
@@ -70,9 +68,7 @@ func New(db Store, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{DB: db, Logger: logger, Now: time.Now, assets: map[string]string{},
-		MaxFailuresPerEmail: DefaultMaxFailuresPerEmail, MaxFailuresPerIP: DefaultMaxFailuresPerIP}
-	s.limiter = newLimiter(func() time.Time { return s.Now() })
+	s := &Server{DB: db, Logger: logger, Limiter: authlimit.New(0), assets: map[string]string{}}
 	if err := s.hashAssets(); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 	"github.com/mergedesk/mergedesk/internal/web/ui"
@@ -123,7 +124,7 @@ func TestLoginLockout(t *testing.T) {
 	f, s, ts := setup(t)
 	_ = f
 	now := time.Now()
-	s.Now = func() time.Time { return now }
+	s.Limiter.Now = func() time.Time { return now }
 	c := newClient(t, ts.URL)
 	c.get("/login")
 	for i := range 5 {
@@ -147,10 +148,10 @@ func TestLoginLockout(t *testing.T) {
 	c.login(agentEmail, agentPassword)
 
 	t.Run("PerIP", func(t *testing.T) {
-		if s.MaxFailuresPerIP != ui.DefaultMaxFailuresPerIP || ui.DefaultMaxFailuresPerIP != 20 {
-			t.Fatalf("per-address limit %d, want 20", s.MaxFailuresPerIP)
+		if s.Limiter.MaxPerAddress != authlimit.DefaultMaxPerAddress || authlimit.DefaultMaxPerAddress != 20 {
+			t.Fatalf("per-address limit %d, want 20", s.Limiter.MaxPerAddress)
 		}
-		s.MaxFailuresPerIP = 7 // each failure costs a PBKDF2 check; keep the test short
+		s.Limiter.MaxPerAddress = 7 // each failure costs a PBKDF2 check; keep the test short
 		c := newClient(t, ts.URL)
 		c.get("/login")
 		for i := range 7 {
