@@ -55,6 +55,9 @@ type Server struct {
 	// Limiter throttles sign-in failures; cmd/mergedesk shares one with the
 	// API's password authentication. New makes one of the server's own.
 	Limiter *authlimit.Limiter
+	// LongWriteTimeout, when set, replaces the HTTP server's write deadline
+	// for merges, which may run for minutes.
+	LongWriteTimeout time.Duration
 
 	pages   map[string]*template.Template
 	assets  map[string]string // file name → content hash, for cache busting
@@ -166,8 +169,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /users/{id}/profile", s.auth(s.updateProfile))
 	s.mux.HandleFunc("POST /users/{id}/identities", s.auth(s.addIdentity))
 	s.mux.HandleFunc("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
-	s.mux.HandleFunc("GET /users/{id}/merge/preview", s.auth(s.mergePreview))
-	s.mux.HandleFunc("POST /users/{id}/merge", s.auth(s.merge))
+	s.mux.HandleFunc("GET /users/{id}/merge/preview", s.long(s.auth(s.mergePreview)))
+	s.mux.HandleFunc("POST /users/{id}/merge", s.long(s.auth(s.merge)))
 	s.mux.HandleFunc("GET /tickets", s.auth(s.tickets))
 	s.mux.HandleFunc("GET /tickets/{id}", s.auth(s.ticketPage))
 	s.mux.HandleFunc("GET /organizations", s.auth(s.organizations))
@@ -196,6 +199,16 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	w.Write(b)
+}
+
+// long gives h LongWriteTimeout instead of the HTTP server's write deadline.
+func (s *Server) long(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.LongWriteTimeout > 0 {
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.LongWriteTimeout))
+		}
+		h(w, r)
+	}
 }
 
 // current is the signed-in agent of a request.
