@@ -23,7 +23,8 @@ const (
 	EUpdateConflict  = "UpdateConflict"             // 409
 	EMergeStale      = "MergePreviewStale"          // 409
 	ETooLarge        = "RequestTooLarge"            // 413
-	EUnavailable     = "ServiceUnavailable"         // 503
+	ETooManyRequests = "TooManyRequests"            // 429, with Retry-After
+	EUnavailable     = "ServiceUnavailable"         // 503, with Retry-After
 	EInternal        = "InternalError"              // 500
 	EInvalidEndpoint = "InvalidEndpoint"            // 404 for unknown paths
 )

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/channel"
 	"github.com/mergedesk/mergedesk/internal/demo"
 	"github.com/mergedesk/mergedesk/internal/jobs"
 	"github.com/mergedesk/mergedesk/internal/outbox"
+	"github.com/mergedesk/mergedesk/internal/ratelimit"
 	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/trigger"
 	"github.com/mergedesk/mergedesk/internal/web/api"
@@ -95,6 +97,16 @@ type Main struct {
 	// SMTPRelay is the outbound relay (host:port) for trigger mail; empty keeps
 	// mail in the outbox.
 	SMTPRelay string
+	// RateLimit is the API's budget of requests a minute per user (per
+	// address when unauthenticated); 0 is off.
+	RateLimit int
+	// ReadTimeout bounds reading a whole request, body included; WriteTimeout
+	// bounds a request from its headers to the end of the answer. Merges get
+	// LongWriteTimeout (docs/security.md). Zero takes the defaults.
+	ReadTimeout, WriteTimeout time.Duration
+	// SMTPMaxConns is the most inbound SMTP conversations at once; 0 takes
+	// channel.DefaultMaxConns.
+	SMTPMaxConns int
 
 	Stdout io.Writer
 	Logger *slog.Logger
@@ -119,6 +131,14 @@ func ParseServe(args []string, stderr io.Writer) (*Main, error) {
 	fs.StringVar(&m.BaseURL, "base-url", env("MERGEDESK_BASE_URL", ""), "public base URL for links; default: from the request (MERGEDESK_BASE_URL)")
 	fs.StringVar(&m.SMTPAddr, "smtp-addr", env("MERGEDESK_SMTP_ADDR", ""), "inbound SMTP listen address; empty disables (MERGEDESK_SMTP_ADDR)")
 	fs.StringVar(&m.SMTPRelay, "smtp-relay", env("MERGEDESK_SMTP_RELAY", ""), "outbound SMTP relay host:port for trigger notifications; empty keeps them in the outbox (MERGEDESK_SMTP_RELAY)")
+	fs.IntVar(&m.RateLimit, "rate-limit", 0, "API requests a minute per user (or address); 0 is off (MERGEDESK_RATE_LIMIT)")
+	fs.DurationVar(&m.ReadTimeout, "read-timeout", DefaultReadTimeout, "longest time to read a request, body included (MERGEDESK_READ_TIMEOUT)")
+	fs.DurationVar(&m.WriteTimeout, "write-timeout", DefaultWriteTimeout, "longest time from a request's headers to the end of its answer; merges get "+LongWriteTimeout.String()+" (MERGEDESK_WRITE_TIMEOUT)")
+	fs.IntVar(&m.SMTPMaxConns, "smtp-max-conns", channel.DefaultMaxConns, "most inbound SMTP conversations at once (MERGEDESK_SMTP_MAX_CONNS)")
+	if err := envDefaults(fs, map[string]string{"rate-limit": "MERGEDESK_RATE_LIMIT", "read-timeout": "MERGEDESK_READ_TIMEOUT",
+		"write-timeout": "MERGEDESK_WRITE_TIMEOUT", "smtp-max-conns": "MERGEDESK_SMTP_MAX_CONNS"}); err != nil {
+		return nil, usageError{err.Error()}
+	}
 	fs.BoolVar(&m.Demo, "demo", env("MERGEDESK_DEMO", "") == "true" || env("MERGEDESK_DEMO", "") == "1", "load demo data into an empty database (MERGEDESK_DEMO)")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err.Error()}
@@ -128,6 +148,30 @@ func ParseServe(args []string, stderr io.Writer) (*Main, error) {
 	m.AdminToken = os.Getenv("MERGEDESK_ADMIN_TOKEN")
 	m.BaseURL = strings.TrimSuffix(m.BaseURL, "/")
 	return m, nil
+}
+
+// HTTP server timeouts (docs/security.md).
+const (
+	// DefaultReadTimeout lets a 10 MiB body arrive at about 100 KB/s.
+	DefaultReadTimeout = 2 * time.Minute
+	// DefaultWriteTimeout covers every request but merges.
+	DefaultWriteTimeout = 2 * time.Minute
+	// LongWriteTimeout is the write deadline of merges, which move every
+	// ticket, identity and membership of a user in one transaction.
+	LongWriteTimeout = 15 * time.Minute
+)
+
+// envDefaults sets each named flag from its environment variable when that is
+// set, before the command line is parsed, so the flag still wins.
+func envDefaults(fs *flag.FlagSet, vars map[string]string) error {
+	for name, key := range vars {
+		if v, ok := os.LookupEnv(key); ok {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%s=%q: %v", key, v, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Start opens the database, bootstraps the admin, loads demo data and starts
@@ -167,7 +211,11 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	m.jobs = &jobs.Runner{DB: db, Logger: m.Logger}
-	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs}
+	// One sign-in limiter for the API's passwords and the UI's form: a guesser
+	// gets no fresh budget by switching between them.
+	signIn := authlimit.New(0)
+	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs, Limiter: signIn,
+		RateLimit: ratelimit.New(m.RateLimit), LongWriteTimeout: LongWriteTimeout}
 	apiServer.RegisterJobs()
 	m.jobs.Start()
 	m.outbox.Start()
@@ -177,6 +225,8 @@ func (m *Main) Start(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := db.Ping(ctx); err != nil {
+			m.Logger.Warn("healthz: database unreachable", "err", err)
+			w.Header().Set("Retry-After", "5")
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
 		}
@@ -187,6 +237,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent UI: %w", err)
 	}
+	uiServer.BaseURL, uiServer.Limiter, uiServer.LongWriteTimeout = m.BaseURL, signIn, LongWriteTimeout
 	mux.Handle("/", uiServer)
 
 	ln, err := net.Listen("tcp", m.Addr)
@@ -194,7 +245,17 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.Listener = ln
-	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	if m.ReadTimeout <= 0 {
+		m.ReadTimeout = DefaultReadTimeout
+	}
+	if m.WriteTimeout <= 0 {
+		m.WriteTimeout = DefaultWriteTimeout
+	}
+	// ReadTimeout ends a client that dribbles its body; WriteTimeout one that
+	// reads the answer too slowly (and bounds a handler's time). The long
+	// operations move their own write deadline (api.Server.LongWriteTimeout).
+	m.server = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, m.ReadTimeout),
+		ReadTimeout: m.ReadTimeout, WriteTimeout: m.WriteTimeout, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -202,7 +263,8 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}()
 	if m.SMTPAddr != "" {
-		if m.SMTP, err = channel.ListenSMTP(m.SMTPAddr, &channel.Inbox{DB: db, Logger: m.Logger}); err != nil {
+		lim := channel.SMTPLimits{MaxConns: m.SMTPMaxConns}
+		if m.SMTP, err = channel.ListenSMTPWith(m.SMTPAddr, &channel.Inbox{DB: db, Logger: m.Logger}, lim); err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "Inbound email (SMTP) on %s\n", m.SMTP.Addr())

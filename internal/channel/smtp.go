@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -81,6 +82,10 @@ type SMTPServer struct {
 	mu    sync.Mutex
 	conns map[*smtp.Conn]struct{}
 
+	lim SMTPLimits
+	// inFlight is the message bytes held in memory by all conversations.
+	inFlight atomic.Int64
+
 	// ctx bounds deliveries; cancelled by Close after the grace period.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -89,13 +94,67 @@ type SMTPServer struct {
 // deliverTimeout bounds one delivery's database work.
 const deliverTimeout = 30 * time.Second
 
-// ListenSMTP starts an SMTP listener on addr ("127.0.0.1:2525", port 0 for any).
+// Defaults of SMTPLimits.
+const (
+	DefaultMaxConns         = 50
+	DefaultSMTPTimeout      = 2 * time.Minute
+	DefaultMaxSession       = 10 * time.Minute
+	DefaultMaxBytesInFlight = 128 << 20
+)
+
+// SMTPLimits bound what inbound mail may cost; zero fields take the defaults.
+// Without them a few hundred slow clients could each hold a connection and 10
+// MiB of message in memory indefinitely.
+type SMTPLimits struct {
+	// MaxConns is the most conversations at once (--smtp-max-conns). Past it a
+	// new connection is answered "421 try again later" and closed: sending
+	// servers queue and retry.
+	MaxConns int
+	// ReadTimeout and WriteTimeout bound each command, and the whole message
+	// from DATA to its final dot.
+	ReadTimeout, WriteTimeout time.Duration
+	// MaxSession bounds a whole conversation, however lively.
+	MaxSession time.Duration
+	// MaxBytesInFlight bounds the message bytes held in memory across all
+	// conversations; a message that would pass it is refused with a
+	// temporary 452 and sent again later by its server.
+	MaxBytesInFlight int64
+}
+
+func (l SMTPLimits) withDefaults() SMTPLimits {
+	if l.MaxConns <= 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = DefaultSMTPTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultSMTPTimeout
+	}
+	if l.MaxSession <= 0 {
+		l.MaxSession = DefaultMaxSession
+	}
+	if l.MaxBytesInFlight <= 0 {
+		l.MaxBytesInFlight = DefaultMaxBytesInFlight
+	}
+	return l
+}
+
+// ListenSMTP starts an SMTP listener on addr ("127.0.0.1:2525", port 0 for any)
+// with the default limits.
 func ListenSMTP(addr string, inbox *Inbox) (*SMTPServer, error) {
-	ln, err := net.Listen("tcp", addr)
+	return ListenSMTPWith(addr, inbox, SMTPLimits{})
+}
+
+// ListenSMTPWith starts an SMTP listener with limits.
+func ListenSMTPWith(addr string, inbox *Inbox, lim SMTPLimits) (*SMTPServer, error) {
+	lim = lim.withDefaults()
+	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("smtp listen: %w", err)
 	}
-	s := &SMTPServer{inbox: inbox, ln: ln, done: make(chan struct{}), conns: map[*smtp.Conn]struct{}{}}
+	ln := &limitListener{Listener: tcp, slots: make(chan struct{}, lim.MaxConns), maxSession: lim.MaxSession}
+	s := &SMTPServer{inbox: inbox, ln: ln, done: make(chan struct{}), conns: map[*smtp.Conn]struct{}{}, lim: lim}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		s.mu.Lock()
@@ -108,8 +167,8 @@ func ListenSMTP(addr string, inbox *Inbox) (*SMTPServer, error) {
 	// MaxMessageBytes, and mail of exactly 10 MiB is allowed (api.md §13.2).
 	srv.MaxMessageBytes = MaxMailBytes + 1
 	srv.MaxRecipients = 100
-	srv.ReadTimeout = 2 * time.Minute
-	srv.WriteTimeout = 2 * time.Minute
+	srv.ReadTimeout = lim.ReadTimeout
+	srv.WriteTimeout = lim.WriteTimeout
 	srv.ErrorLog = slogLogger{inbox.logger()}
 	s.server = srv
 	go func() {
@@ -180,7 +239,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
+	raw, release, err := ss.s.readMessage(r)
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
@@ -189,11 +248,99 @@ func (ss *session) Data(r io.Reader) error {
 		}
 		return err
 	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ss.s.ctx, deliverTimeout)
 	defer cancel()
 	_, err = ss.s.inbox.Deliver(ctx, raw, ss.from, ss.rcpts)
 	return smtpError(err)
 }
+
+// errBusy refuses a message while too many bytes are in flight.
+var errBusy = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1},
+	Message: "Insufficient system storage, try again later"}
+
+// readMessage reads a message into memory, reserving its bytes from the
+// server-wide MaxBytesInFlight as they arrive; release returns them.
+func (s *SMTPServer) readMessage(r io.Reader) (raw []byte, release func(), err error) {
+	var held int64
+	free := func() { s.inFlight.Add(-held); held = 0 }
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			if s.inFlight.Add(int64(n)) > s.lim.MaxBytesInFlight {
+				s.inFlight.Add(-int64(n))
+				free()
+				s.inbox.logger().Warn("inbound mail refused: too many bytes in flight", "max_bytes", s.lim.MaxBytesInFlight)
+				return nil, nil, errBusy
+			}
+			held += int64(n)
+			raw = append(raw, chunk[:n]...)
+		}
+		if err == io.EOF {
+			return raw, free, nil
+		}
+		if err != nil {
+			free()
+			return nil, nil, err
+		}
+	}
+}
+
+// limitListener admits at most cap(slots) connections at a time and bounds
+// each one's lifetime.
+type limitListener struct {
+	net.Listener
+	slots      chan struct{}
+	maxSession time.Duration
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			lc := &limitConn{Conn: c, end: time.Now().Add(l.maxSession), release: func() { <-l.slots }}
+			lc.Conn.SetDeadline(lc.end)
+			return lc, nil
+		default:
+			go func() {
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				io.WriteString(c, "421 4.3.2 Too many connections, try again later\r\n")
+				c.Close()
+			}()
+		}
+	}
+}
+
+// limitConn frees its slot when closed and never lets a deadline pass the end
+// of its session: go-smtp moves the deadlines forward on every command.
+type limitConn struct {
+	net.Conn
+	end     time.Time
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+func (c *limitConn) clamp(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.end) {
+		return c.end
+	}
+	return t
+}
+
+func (c *limitConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.clamp(t)) }
+func (c *limitConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
+func (c *limitConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }
 
 // smtpError maps a delivery error to an SMTP reply: unparseable mail and
 // refused senders permanently (5xx), anything else temporarily (4xx) so the

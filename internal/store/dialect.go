@@ -1,7 +1,13 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/mergedesk/mergedesk"
 )
 
 // dialect is the only place that tells SQLite and PostgreSQL apart. Queries are
@@ -149,4 +157,56 @@ func (d dialect) jsonTextArray(expr, order string) string {
 		return "COALESCE(CAST(json_agg(CAST(" + expr + " AS TEXT) ORDER BY " + order + ") AS TEXT), '[]')"
 	}
 	return "json_group_array(CAST(" + expr + " AS TEXT) ORDER BY " + order + ")"
+}
+
+// Classify turns a driver error that means "the database is not answering" into
+// mergedesk's EUnavailable (503 with Retry-After in the API), keeping err as the
+// cause for the log. Any other error comes back unchanged. This is the one place
+// that knows which driver errors those are, for both databases:
+//   - the pool is closed or a connection broke (database/sql, driver.ErrBadConn);
+//   - PostgreSQL cannot be reached or went away (pgconn.ConnectError, network
+//     errors, an unexpected EOF), or refuses work: connection exceptions (class
+//     08), shutdown (57P01-57P03), too many connections (53300), a statement
+//     timeout (57014);
+//   - SQLite busy or locked beyond busy_timeout and Update's retries;
+//   - a deadline that expired while waiting for the database.
+func (db *DB) Classify(err error) error {
+	if err == nil || !isUnavailable(err) {
+		return err
+	}
+	var me *mergedesk.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", mergedesk.Errorf(mergedesk.EUnavailable,
+		"The database is not answering. Try again shortly."), err)
+}
+
+func isUnavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
+			pe.Code == "53300", pe.Code == "57014":
+			return true
+		}
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), pgconn.Timeout(err),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	// database/sql does not export the errors of a closed pool and of the
+	// prepared statements it closed with it.
+	msg := err.Error()
+	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "sql: statement is closed")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
 
 type callerKey struct{}
@@ -55,7 +56,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			if id, ok := s.auth.get(key); ok {
 				p, err = s.DB.PrincipalByID(ctx, id)
 			} else {
-				p, err = s.DB.PasswordPrincipal(ctx, user, pass)
+				p, err = s.passwordPrincipal(r, user, pass)
 				if p != nil {
 					s.auth.put(key, p.ID)
 				}
@@ -69,6 +70,34 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 		return nil, errUnauthorized
 	}
 	return &caller{*p}, nil
+}
+
+// passwordPrincipal checks an email and password under the shared sign-in
+// limiter (internal/authlimit): a throttled attempt is refused before any
+// hashing, at most a few checks hash at a time, and failures take as long as a
+// real check whether or not the account exists or has a password.
+//
+// A throttled attempt answers 429 with Retry-After (api.md §1.6), not 401:
+// clients honour Retry-After and back off, whereas a 401 tells a person their
+// password is wrong when it may be right, and tells scripts to give up or to
+// prompt again. The 429 reveals nothing about the account: unknown emails are
+// counted and locked exactly like real ones.
+func (s *Server) passwordPrincipal(r *http.Request, email, password string) (*mergedesk.Principal, error) {
+	ctx := r.Context()
+	a, err := s.Limiter.Begin(ctx, email, authlimit.ClientAddr(r))
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.DB.PasswordPrincipal(ctx, email, password)
+	switch {
+	case err != nil:
+		a.Done(ctx, authlimit.Errored)
+	case p == nil:
+		a.Done(ctx, authlimit.Failed)
+	default:
+		a.Done(ctx, authlimit.Succeeded)
+	}
+	return p, err
 }
 
 // tokenTTL is how long a resolved API token is trusted without asking the

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.
@@ -22,8 +24,16 @@ var statusOf = map[string]int{
 	mergedesk.EUpdateConflict:  http.StatusConflict,
 	mergedesk.EMergeStale:      http.StatusConflict,
 	mergedesk.ETooLarge:        http.StatusRequestEntityTooLarge,
+	mergedesk.ETooManyRequests: http.StatusTooManyRequests,
 	mergedesk.EUnavailable:     http.StatusServiceUnavailable,
 }
+
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: long enough
+// for a database failover or restart not to be hammered, short enough for
+// clients that honour it to come back soon.
+const retryAfterUnavailable = 5
+
+const cancelled = "The request was cancelled"
 
 // writeError writes err as a Zendesk error body. Errors that are not
 // *mergedesk.Error are logged with their cause and shown as "Internal error".
@@ -33,6 +43,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
 		return
 	}
+	if s.DB != nil {
+		err = s.DB.Classify(err)
+	}
+	var te *authlimit.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(te.Seconds()))
+		err = mergedesk.Errorf(mergedesk.ETooManyRequests,
+			"Too many failed sign-in attempts. Retry after %d seconds.", te.Seconds())
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = mergedesk.Errorf(mergedesk.ETooLarge, "The request body is larger than %d bytes", MaxBodyBytes)
@@ -40,7 +59,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *mergedesk.Error
 	if !errors.As(err, &e) {
 		if r.Context().Err() != nil {
-			err = mergedesk.Errorf(mergedesk.EUnavailable, "The request was cancelled")
+			err = mergedesk.Errorf(mergedesk.EUnavailable, cancelled)
 			errors.As(err, &e)
 		} else {
 			s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -52,8 +71,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
+	switch status {
+	case http.StatusServiceUnavailable:
+		if e.Description != cancelled {
+			s.Logger.Warn("service unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
+	case http.StatusTooManyRequests:
+		// The limiter that refused the request set Retry-After; a bare
+		// ETooManyRequests gets a short one, never none (api.md §1.6).
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
 	}
 	body := map[string]any{"error": e.Code, "description": e.Description}
 	if e.Code == mergedesk.EInvalid {

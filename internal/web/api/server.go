@@ -7,11 +7,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/jobs"
+	"github.com/mergedesk/mergedesk/internal/ratelimit"
 )
 
 // MaxBodyBytes is the largest request body accepted (api.md §1.1).
@@ -24,6 +28,15 @@ type Server struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Jobs    *jobs.Runner
+	// Limiter throttles password authentication; cmd/mergedesk shares one with
+	// the agent UI's sign-in form. Nil gets a Limiter of the server's own.
+	Limiter *authlimit.Limiter
+	// RateLimit is the optional per-user (per-address when unauthenticated)
+	// budget of requests a minute (--rate-limit); nil is off.
+	RateLimit *ratelimit.Limiter
+	// LongWriteTimeout, when set, replaces the HTTP server's write deadline
+	// for the routes in longRoutes, which may run for minutes.
+	LongWriteTimeout time.Duration
 
 	mux    *http.ServeMux
 	routes []Route
@@ -74,6 +87,9 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
+		}
+		if s.Limiter == nil {
+			s.Limiter = authlimit.New(0)
 		}
 		s.mux = http.NewServeMux()
 		s.userRoutes()
@@ -133,12 +149,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(&errorRewriter{ResponseWriter: w, s: s, r: r}, r)
 		return
 	}
+	if s.LongWriteTimeout > 0 && longRoutes[pattern] {
+		// Best effort: a ResponseWriter without deadlines keeps the server's.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.LongWriteTimeout))
+	}
 	c, err := s.authenticate(r)
+	if !s.allow(w, r, c) {
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+}
+
+// longRoutes are the endpoints that may outlast the HTTP server's write
+// timeout: a merge moves all of a user's records in one transaction.
+var longRoutes = map[string]bool{
+	"PUT /api/v2/users/{id}/merge":          true,
+	"POST /api/v2/users/{id}/merge_preview": true,
+}
+
+// allow counts the request against the rate limit of its caller (c nil: of its
+// address) and answers 429 when the budget is spent. Counting happens after
+// authentication so that a user's budget follows them across addresses;
+// failed authentications spend the address's budget.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, c *caller) bool {
+	if s.RateLimit == nil {
+		return true
+	}
+	key := "addr:" + authlimit.ClientAddr(r)
+	if c != nil {
+		key = "user:" + strconv.FormatInt(c.ID, 10)
+	}
+	remaining, retry, ok := s.RateLimit.Allow(key)
+	h := w.Header()
+	h.Set("X-Rate-Limit", strconv.Itoa(s.RateLimit.PerMinute))
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
+	if ok {
+		return true
+	}
+	secs := max(1, int((retry+time.Second-1)/time.Second))
+	h.Set("Retry-After", strconv.Itoa(secs))
+	s.writeError(w, r, mergedesk.Errorf(mergedesk.ETooManyRequests,
+		"Rate limit of %d requests a minute exceeded. Retry after %d seconds.", s.RateLimit.PerMinute, secs))
+	return false
 }
 
 // errorRewriter replaces the mux's plain-text 404 and 405 bodies with JSON.

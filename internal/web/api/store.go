@@ -18,6 +18,9 @@ type Store interface {
 	AllAudits(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error)
 	Autocomplete(ctx context.Context, prefix string, limit int) ([]*mergedesk.User, error)
 	AutocompleteOrganizations(ctx context.Context, prefix string, limit int) ([]*mergedesk.Organization, error)
+	// Classify maps a driver error meaning "the database is not answering" to
+	// mergedesk.EUnavailable and returns other errors unchanged.
+	Classify(err error) error
 	CastVote(ctx context.Context, postID int64, userID int64, value int) (*mergedesk.Vote, error)
 	CreateAPIToken(ctx context.Context, userID int64, description *string, value string) (*mergedesk.APIToken, error)
 	CreateGroup(ctx context.Context, w mergedesk.GroupWrite) (*mergedesk.Group, error)

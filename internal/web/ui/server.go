@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 )
 
 //go:embed templates/*.html
@@ -47,18 +48,22 @@ const (
 type Server struct {
 	DB     Store
 	Logger *slog.Logger
-	// Now is the clock of the sign-in limiter; tests replace it.
-	Now func() time.Time
-	// MaxFailuresPerEmail and MaxFailuresPerIP are the sign-in failures within
-	// 15 minutes that lock an email or a client address for 15 minutes.
-	MaxFailuresPerEmail, MaxFailuresPerIP int
+	// BaseURL is the public URL (--base-url). When it is https, TLS ends at a
+	// proxy in front of us and cookies are Secure although the request that
+	// reaches us is plain HTTP.
+	BaseURL string
+	// Limiter throttles sign-in failures; cmd/mergedesk shares one with the
+	// API's password authentication. New makes one of the server's own.
+	Limiter *authlimit.Limiter
+	// LongWriteTimeout, when set, replaces the HTTP server's write deadline
+	// for merges, which may run for minutes.
+	LongWriteTimeout time.Duration
 
 	pages   map[string]*template.Template
 	assets  map[string]string // file name → content hash, for cache busting
 	mux     *http.ServeMux
 	list    []string // registered patterns, for Routes
 	handler http.Handler
-	limiter *limiter
 }
 
 // New parses the templates and builds the routes. It fails when a template does
@@ -67,9 +72,7 @@ func New(db Store, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{DB: db, Logger: logger, Now: time.Now, assets: map[string]string{},
-		MaxFailuresPerEmail: DefaultMaxFailuresPerEmail, MaxFailuresPerIP: DefaultMaxFailuresPerIP}
-	s.limiter = newLimiter(func() time.Time { return s.Now() })
+	s := &Server{DB: db, Logger: logger, Limiter: authlimit.New(0), assets: map[string]string{}}
 	if err := s.hashAssets(); err != nil {
 		return nil, err
 	}
@@ -167,8 +170,8 @@ func (s *Server) routes() {
 	s.route("POST /users/{id}/profile", s.auth(s.updateProfile))
 	s.route("POST /users/{id}/identities", s.auth(s.addIdentity))
 	s.route("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
-	s.route("GET /users/{id}/merge/preview", s.auth(s.mergePreview))
-	s.route("POST /users/{id}/merge", s.auth(s.merge))
+	s.route("GET /users/{id}/merge/preview", s.long(s.auth(s.mergePreview)))
+	s.route("POST /users/{id}/merge", s.long(s.auth(s.merge)))
 	s.route("GET /tickets", s.auth(s.tickets))
 	s.route("GET /tickets/{id}", s.auth(s.ticketPage))
 	s.route("GET /organizations", s.auth(s.organizations))
@@ -216,6 +219,16 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	w.Write(b)
+}
+
+// long gives h LongWriteTimeout instead of the HTTP server's write deadline.
+func (s *Server) long(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.LongWriteTimeout > 0 {
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.LongWriteTimeout))
+		}
+		h(w, r)
+	}
 }
 
 // current is the signed-in agent of a request.
@@ -350,9 +363,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 // handleError shows store errors as people would expect: a missing record is a
 // 404 page, anything unexpected is logged and shown as "Internal error".
 func (s *Server) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.DB.Classify(err)
 	var e *mergedesk.Error
 	if errors.As(err, &e) {
 		switch e.Code {
+		case mergedesk.EUnavailable:
+			s.Logger.Warn("ui request: service unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.Header().Set("Retry-After", "5")
+			s.renderError(w, r, http.StatusServiceUnavailable, "The service is briefly unavailable. Try again in a few seconds.")
+			return
 		case mergedesk.ENotFound:
 			s.renderError(w, r, http.StatusNotFound, "There is no such record.")
 			return

@@ -13,6 +13,9 @@ import (
 // *DB into it; this package never imports the store (docs/architecture.md).
 type Store interface {
 	AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity) (*mergedesk.Identity, error)
+	// Classify maps a driver error meaning "the database is not answering" to
+	// mergedesk.EUnavailable and returns other errors unchanged.
+	Classify(err error) error
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration, userAgent string, ip string) (string, *mergedesk.Session, error)
 	DeleteSession(ctx context.Context, token string) error
 	MergeUsers(ctx context.Context, sourceID int64, targetID int64, actorID int64, version string) (*mergedesk.User, *mergedesk.UserMerge, error)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 	"github.com/mergedesk/mergedesk/internal/web/ui"
@@ -123,7 +124,7 @@ func TestLoginLockout(t *testing.T) {
 	f, s, ts := setup(t)
 	_ = f
 	now := time.Now()
-	s.Now = func() time.Time { return now }
+	s.Limiter.Now = func() time.Time { return now }
 	c := newClient(t, ts.URL)
 	c.get("/login")
 	for i := range 5 {
@@ -147,10 +148,10 @@ func TestLoginLockout(t *testing.T) {
 	c.login(agentEmail, agentPassword)
 
 	t.Run("PerIP", func(t *testing.T) {
-		if s.MaxFailuresPerIP != ui.DefaultMaxFailuresPerIP || ui.DefaultMaxFailuresPerIP != 20 {
-			t.Fatalf("per-address limit %d, want 20", s.MaxFailuresPerIP)
+		if s.Limiter.MaxPerAddress != authlimit.DefaultMaxPerAddress || authlimit.DefaultMaxPerAddress != 20 {
+			t.Fatalf("per-address limit %d, want 20", s.Limiter.MaxPerAddress)
 		}
-		s.MaxFailuresPerIP = 7 // each failure costs a PBKDF2 check; keep the test short
+		s.Limiter.MaxPerAddress = 7 // each failure costs a PBKDF2 check; keep the test short
 		c := newClient(t, ts.URL)
 		c.get("/login")
 		for i := range 7 {
@@ -818,5 +819,101 @@ func TestStatic(t *testing.T) {
 	}
 	if resp, _ := c.get("/no/such/page"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown page: %d", resp.StatusCode)
+	}
+}
+
+// TestLoginOpenRedirect signs in with next pointing elsewhere: the answer must
+// stay on this site whatever the browser makes of the Location header.
+func TestLoginOpenRedirect(t *testing.T) {
+	_, _, ts := setup(t)
+	for _, next := range []string{"/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"} {
+		c := newClient(t, ts.URL)
+		c.get("/login")
+		resp, _ := c.post("/login", url.Values{"email": {agentEmail}, "password": {agentPassword}, "next": {next}})
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/customers" {
+			t.Errorf("next=%q: got %d to %q, want 303 to /customers", next, resp.StatusCode, got)
+		}
+		// Signed in, GET /login?next=… redirects too.
+		resp, _ = c.get("/login?next=" + url.QueryEscape(next))
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != "/customers" {
+			t.Errorf("GET /login?next=%q signed in: got %d to %q, want 303 to /customers", next, resp.StatusCode, got)
+		}
+	}
+}
+
+// TestSecureCookieBehindProxy: TLS ends at a proxy that forwards plain HTTP, and
+// --base-url says https. Every cookie must still be Secure.
+func TestSecureCookieBehindProxy(t *testing.T) {
+	_, s, ts := setup(t)
+	s.BaseURL = "https://desk.example"
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(req *http.Request) *http.Response {
+		t.Helper()
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	checkSecure := func(resp *http.Response, name string) *http.Cookie {
+		t.Helper()
+		ck := cookieNamed(resp, name)
+		if ck == nil {
+			t.Fatalf("no %s cookie", name)
+		}
+		if !ck.Secure || !ck.HttpOnly {
+			t.Errorf("%s cookie behind a TLS proxy: Secure=%v HttpOnly=%v, want both", name, ck.Secure, ck.HttpOnly)
+		}
+		return ck
+	}
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/login", nil)
+	formCk := checkSecure(do(req), "mergedesk_login_csrf")
+
+	form := url.Values{"email": {agentEmail}, "password": {agentPassword}, "csrf_token": {formCk.Value}}
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(formCk)
+	resp := do(req)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: got %d, want 303", resp.StatusCode)
+	}
+	sess := checkSecure(resp, "mergedesk_session")
+
+	// A failed sign-in re-renders the form with a new token cookie.
+	form.Set("password", "wrong password")
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(formCk)
+	checkSecure(do(req), "mergedesk_login_csrf")
+
+	// Signing out clears the session with a Secure cookie as well.
+	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/customers", nil)
+	req.AddCookie(sess)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := html.Parse(resp.Body)
+	resp.Body.Close()
+	csrf, _ := attr(mustQuery(t, doc, "input[name=csrf_token]"), "value")
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/logout", strings.NewReader(url.Values{"csrf_token": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(sess)
+	checkSecure(do(req), "mergedesk_session")
+}
+
+// TestDatabaseUnavailable: a database that does not answer shows a 503 page
+// with Retry-After, not "Internal error".
+func TestDatabaseUnavailable(t *testing.T) {
+	db := storetest.MustOpen(t, "sqlite:"+t.TempDir()+"/ui.db")
+	newFixture(t, db)
+	_, ts := newServer(t, db)
+	c := agentClient(t, ts.URL)
+	db.Close()
+	resp, _ := c.get("/customers")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("database closed: got %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
