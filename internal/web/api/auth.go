@@ -17,10 +17,6 @@ type callerKey struct{}
 // caller is the authenticated user of a request.
 type caller struct{ mergedesk.Principal }
 
-func (c *caller) IsStaff() bool {
-	return c.Role == mergedesk.RoleAgent || c.Role == mergedesk.RoleAdmin
-}
-
 func callerFrom(ctx context.Context) *caller {
 	c, _ := ctx.Value(callerKey{}).(*caller)
 	return c

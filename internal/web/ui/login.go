@@ -71,7 +71,7 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if sess, err := s.DB.SessionByToken(r.Context(), c.Value); err == nil && sess != nil &&
-			(sess.Role == mergedesk.RoleAgent || sess.Role == mergedesk.RoleAdmin) {
+			mergedesk.IsStaff(sess.Principal()) {
 			http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 			return nil
 		}
@@ -126,7 +126,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The password was right: not a guess, even for an end user.
 	a.Done(r.Context(), authlimit.Succeeded)
-	if p.Role != mergedesk.RoleAgent && p.Role != mergedesk.RoleAdmin {
+	if !mergedesk.IsStaff(p) {
 		return s.renderLogin(w, r, http.StatusForbidden, email, next, "Only agents and admins can sign in here.")
 	}
 	token, _, err := s.DB.CreateSession(r.Context(), p.ID, SessionTTL, r.UserAgent(), authlimit.ClientAddr(r))
