@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -149,4 +151,26 @@ func (d dialect) jsonTextArray(expr, order string) string {
 		return "COALESCE(CAST(json_agg(CAST(" + expr + " AS TEXT) ORDER BY " + order + ") AS TEXT), '[]')"
 	}
 	return "json_group_array(CAST(" + expr + " AS TEXT) ORDER BY " + order + ")"
+}
+
+// Rebind returns q, written with '?' placeholders, in the form the named
+// dialect ("sqlite" or "postgres", as DB.Dialect says) expects: for SQL run
+// outside the store, such as the merge bench's checks.
+func Rebind(dialectName, q string) string {
+	if dialectName == dialectPostgres.String() {
+		return dialectPostgres.rebind(q)
+	}
+	return q
+}
+
+// Exec runs q, written with '?' placeholders, in the transaction: SQL from
+// outside the store that must run on the store's own writer connection, with
+// its settings and commit path (the merge bench's floor).
+func (tx *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.exec(ctx, q, args...)
+}
+
+// QueryRow is Exec for a statement returning one row.
+func (tx *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.queryRow(ctx, q, args...)
 }

@@ -182,7 +182,7 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	if rec.IdentitiesMoved == nil {
 		rec.IdentitiesMoved = []mergedesk.MovedIdentity{}
 	}
-	rec.SourceSnapshot = snapshot(s)
+	rec.SourceSnapshot = SourceSnapshot(s)
 	var err error
 	rec.ID, err = tx.insert(ctx, `INSERT INTO user_merges (actor_id, source_id, target_id, tickets_moved, ccs_moved,
 		identities_moved, fields, source_snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -306,9 +306,10 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	return rec, touchUser(ctx, tx, t.ID)
 }
 
-// snapshot is the source as it was just before the merge: its full profile,
-// identities and organization ids, including what rules M20–M25 drop.
-func snapshot(u *mergedesk.User) json.RawMessage {
+// SourceSnapshot is the merge record's picture of the source as it was just
+// before the merge: its full profile, identities and organization ids,
+// including what rules M20–M25 drop.
+func SourceSnapshot(u *mergedesk.User) json.RawMessage {
 	phone, shared := mergedesk.PhoneOf(u)
 	ids := []map[string]any{}
 	for _, id := range u.Identities {
