@@ -281,13 +281,20 @@ func (b *mergeBench) run(ctx context.Context, i int) (runResult, error) {
 // settle makes each timed step start from the same state: SQLite's WAL folded
 // back into the database, PostgreSQL's planner statistics current (autovacuum
 // would do this within a minute on a live server; a benchmark cannot wait).
+// SQLite's checkpoint runs on the store's own writer (EndBulk's TRUNCATE): a
+// checkpoint from another connection restarts the WAL under the writer, whose
+// next transaction then throws away its whole page cache (pager_reset, a
+// fifth of a second of CPU with a warm 32 MB cache), a cost the server never
+// pays, where only the writer restarts the WAL.
 func (b *mergeBench) settle(ctx context.Context) error {
 	if b.dialect == "postgres" {
 		_, err := b.raw.ExecContext(ctx, "ANALYZE tickets, ticket_ccs, audits, events, users, identities")
 		return err
 	}
-	_, err := b.raw.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-	return err
+	if err := b.db.BeginBulk(ctx, 0); err != nil {
+		return err
+	}
+	return b.db.EndBulk(ctx)
 }
 
 // startServer serves the REST API in this process, for the readers.
@@ -457,7 +464,13 @@ func (b *mergeBench) report(w io.Writer, rs []runResult) error {
 	target := mergeTargets[b.dialect]
 	v := &verdicts{w: w}
 	v.check(pct(merges, 0.95) <= target, "MergeUsers p95 %s <= %s on %s", fmtMS(pct(merges, 0.95)), fmtMS(target), b.dialect)
-	v.check(ratio <= MergeTargetRatio, "MergeUsers median %.2fx the floor's (same run) <= %.1fx", ratio, MergeTargetRatio)
+	v.check(ratio <= MergeTargetRatio, "MergeUsers median %.2fx the floor's (same run, wall time) <= %.1fx", ratio, MergeTargetRatio)
+	if b.dialect == "sqlite" {
+		// SQLite runs in this process: its CPU time is the work itself, less
+		// disturbed than wall time when other processes want the cores.
+		cpuRatio := float64(pct(mergeCPU, 0.5)) / float64(pct(floorCPU, 0.5))
+		v.check(cpuRatio <= MergeTargetRatio, "MergeUsers median %.2fx the floor's (same run, CPU time) <= %.1fx", cpuRatio, MergeTargetRatio)
+	}
 	if b.c.Readers > 0 {
 		v.check(readErrors == 0, "reads during and between merges: %d errors", readErrors)
 		if b.c.Tickets == 10_000 && len(during) == 0 {
