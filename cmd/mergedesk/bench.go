@@ -1,33 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	randv2 "math/rand/v2"
+	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"runtime/pprof"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
-
-	"github.com/mergedesk/mergedesk"
 
 	"github.com/mergedesk/mergedesk/internal/bench"
 	"github.com/mergedesk/mergedesk/internal/store"
+	"github.com/mergedesk/mergedesk/internal/web/api"
 )
 
 const benchUsage = `usage: mergedesk bench users|merge|channels [flags]
@@ -35,63 +22,59 @@ const benchUsage = `usage: mergedesk bench users|merge|channels [flags]
   users     creates a fresh database, imports N synthetic end users (an e-mail and
             a phone identity each) through the bulk import, then starts the server
             and measures GET /api/v2/users/{id} and
-            GET /api/v2/users/search?query=email:X over HTTP
+            GET /api/v2/users/search?query=email:X over HTTP, alternating
   merge     merges a source with 10,000 tickets into a target with 10,000, against
-            the bare SQL writing the same rows, and reads during merges
+            the floor (the same rows, least SQL, same connection), and reads during
+            merges
   channels  POST /api/v2/channels/messages and SMTP ingestion throughput
 
+Each prints PASS or FAIL against its targets (docs/benchmarks.md).
 Run 'mergedesk bench <name> -h' for its flags.`
 
-// benchConfig is `mergedesk bench users`.
-type benchConfig struct {
-	DB          string // "" = a temp SQLite file; postgres://... = a fresh schema on that server
-	Users       int
-	Batch       int
-	Concurrency int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Server      string // "child" (default) or "inprocess"
-	Keep        bool
-	CPUProfile  string
-	LoadProfile string
-	CacheMiB    int
-}
-
+// runBench is `mergedesk bench`: flags here, the benches in internal/bench.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{benchUsage}
 	}
 	switch args[0] {
 	case "users":
+		return runBenchUsers(ctx, args[1:], stdout, stderr)
 	case "merge":
-		return runBenchMerge(ctx, args, stdout, stderr)
+		return runBenchMerge(ctx, args[1:], stdout, stderr)
 	case "channels":
-		return runBenchChannels(ctx, args, stdout, stderr)
-	default:
-		return usageError{benchUsage}
+		return runBenchChannels(ctx, args[1:], stdout, stderr)
 	}
-	var c benchConfig
+	return usageError{benchUsage}
+}
+
+func runBenchUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c bench.UsersConfig
+	var server, cpuProfile string
 	fs := flag.NewFlagSet("bench users", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "server to bench on: empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
 	fs.IntVar(&c.Users, "users", envInt("MERGEDESK_BENCH_USERS", 1_000_000), "end users to import (MERGEDESK_BENCH_USERS)")
 	fs.IntVar(&c.Batch, "batch", envInt("MERGEDESK_BENCH_BATCH", 5000), "users per import transaction (MERGEDESK_BENCH_BATCH)")
 	fs.IntVar(&c.Concurrency, "concurrency", envInt("MERGEDESK_BENCH_CONCURRENCY", 8), "concurrent keep-alive HTTP clients (MERGEDESK_BENCH_CONCURRENCY)")
-	fs.DurationVar(&c.Duration, "duration", envDuration("MERGEDESK_BENCH_DURATION", 20*time.Second), "measured time per endpoint (MERGEDESK_BENCH_DURATION)")
-	fs.DurationVar(&c.Warmup, "warmup", envDuration("MERGEDESK_BENCH_WARMUP", 3*time.Second), "unmeasured load before each endpoint (MERGEDESK_BENCH_WARMUP)")
-	fs.StringVar(&c.Server, "server", env("MERGEDESK_BENCH_SERVER", "child"), "child: run `mergedesk serve` as a child process; inprocess: in this process (MERGEDESK_BENCH_SERVER)")
+	fs.DurationVar(&c.Duration, "duration", envDuration("MERGEDESK_BENCH_DURATION", 20*time.Second), "measured time per endpoint, over all rounds (MERGEDESK_BENCH_DURATION)")
+	fs.IntVar(&c.Rounds, "rounds", envInt("MERGEDESK_BENCH_ROUNDS", 4), "rounds alternating the endpoints (MERGEDESK_BENCH_ROUNDS)")
+	fs.DurationVar(&c.Warmup, "warmup", envDuration("MERGEDESK_BENCH_WARMUP", 2*time.Second), "unmeasured load before each endpoint in each round (MERGEDESK_BENCH_WARMUP)")
+	fs.StringVar(&server, "server", env("MERGEDESK_BENCH_SERVER", "child"), "child: run `mergedesk serve` as a child process; inprocess: in this process (MERGEDESK_BENCH_SERVER)")
 	fs.IntVar(&c.CacheMiB, "cache-mb", envInt("MERGEDESK_BENCH_CACHE_MB", 256), "SQLite page cache of the importing connection, MiB (MERGEDESK_BENCH_CACHE_MB)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
-	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of this process (import and load client; the server too with --server inprocess)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (import and load client; the server too with --server inprocess)")
 	fs.StringVar(&c.LoadProfile, "load-cpuprofile", "", "write a CPU profile of the load phase only (the server too with --server inprocess)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if c.Users < 1 || c.Concurrency < 1 || c.Batch < 1 || (c.Server != "child" && c.Server != "inprocess") {
-		return usageError{"bench users: --users, --batch and --concurrency must be positive; --server child|inprocess"}
+	if c.Users < 1 || c.Concurrency < 1 || c.Batch < 1 || c.Rounds < 1 || (server != "child" && server != "inprocess") || !bench.IsDSN(c.DB) {
+		return usageError{"bench users: --users, --batch, --rounds and --concurrency must be positive; --server child|inprocess; --db sqlite:PATH or postgres://..."}
 	}
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
+	if server == "inprocess" {
+		c.InProcess = startInProcess
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -101,7 +84,101 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return benchUsers(ctx, c, stdout, stderr)
+	return bench.Users(ctx, c, stdout, stderr)
+}
+
+const benchMergeUsage = `usage: mergedesk bench merge [--db DSN] [--tickets 10000] [--runs 5] [--readers 4]
+
+Measures merging an end user who requests --tickets tickets (half open with 3
+CCs each, the target among them; half closed and archived) into a target that
+requests as many. Each run seeds identical fixtures, times store.MergeUsers on
+one and the floor (the least set-based SQL writing the same rows, in one
+transaction on the store's own connection) on another, checks that both wrote
+the same rows, and merges a third while HTTP clients read another user's
+profile and tickets. Targets: MergeUsers p95 <= 300 ms (SQLite) or 1 s
+(PostgreSQL), and median <= 1.5x the floor's.
+
+flags:`
+
+// runBenchMerge is `mergedesk bench merge`; args are its flags.
+func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c bench.MergeConfig
+	fs := flag.NewFlagSet("bench merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), benchMergeUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, sqlite:PATH (must not exist), or postgres://... (a fresh schema is created and dropped) (MERGEDESK_BENCH_DB)")
+	fs.IntVar(&c.Tickets, "tickets", 10_000, "tickets the source requests, and the target too (at most 10,000: rule M4)")
+	fs.IntVar(&c.Runs, "runs", 5, "measured runs; each seeds three fixture pairs")
+	fs.IntVar(&c.Readers, "readers", 4, "concurrent HTTP clients reading during the third merge of each run; 0 skips the read measurement")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile; merges and floors carry the label step=merge or step=floor")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usageError{"mergedesk bench merge: see the usage above"}
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 || c.Tickets < 2 || c.Tickets > 10_000 || c.Runs < 1 || c.Readers < 0 || !bench.IsDSN(c.DB) {
+		return usageError{"mergedesk bench merge: --tickets must be 2..10000, --runs positive, --readers not negative, --db sqlite:PATH or postgres://...; no arguments"}
+	}
+	c.API = func(db *store.DB) http.Handler {
+		return &api.Server{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	}
+	return bench.Merge(ctx, c, stdout, stderr)
+}
+
+const benchChannelsUsage = `usage: mergedesk bench channels [flags]
+
+Creates a fresh database with N synthetic end users (an e-mail and a phone
+identity each), starts the server with its SMTP listener, then measures
+POST /api/v2/channels/messages (senders given as phone numbers in varied
+formats, e-mail addresses and, for a share of messages, unknown numbers that
+are captured as new users) and SMTP ingestion from concurrent clients.`
+
+func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c bench.ChannelsConfig
+	var server string
+	fs := flag.NewFlagSet("bench channels", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, benchChannelsUsage); fs.PrintDefaults() }
+	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
+	fs.IntVar(&c.Users, "users", envInt("MERGEDESK_BENCH_USERS", 1_000_000), "end users to import first (MERGEDESK_BENCH_USERS)")
+	fs.IntVar(&c.Batch, "batch", 5000, "users per import transaction")
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent HTTP clients posting messages")
+	fs.DurationVar(&c.Duration, "duration", 15*time.Second, "measured time of the API load")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	fs.StringVar(&server, "server", "child", "child: run `mergedesk serve` as a child process; inprocess: in this process")
+	fs.IntVar(&c.CacheMiB, "cache-mb", 256, "SQLite page cache of the importing connection, MiB")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
+	fs.IntVar(&c.SMTPClients, "smtp-clients", 4, "concurrent SMTP clients")
+	fs.DurationVar(&c.SMTPDuration, "smtp-duration", 15*time.Second, "measured time of the SMTP load")
+	fs.StringVar(&c.LoadProfile, "load-cpuprofile", "", "write a CPU profile of the API load (of the server too with --server inprocess)")
+	fs.IntVar(&c.UnknownPct, "unknown-pct", 10, "percentage of messages from unknown senders (captured as new users)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if c.Users < 1 || c.Concurrency < 1 || c.SMTPClients < 1 || c.Batch < 1 || c.UnknownPct < 0 || c.UnknownPct > 100 ||
+		(server != "child" && server != "inprocess") || !bench.IsDSN(c.DB) {
+		return usageError{benchChannelsUsage}
+	}
+	if server == "inprocess" {
+		c.InProcess = startInProcess
+	}
+	return bench.Channels(ctx, c, stdout, stderr)
+}
+
+// startInProcess runs the server of `mergedesk serve` in this process, for
+// --server inprocess.
+func startInProcess(ctx context.Context, o bench.ServerOptions) (string, func(), error) {
+	m := &Main{Addr: "127.0.0.1:0", DB: o.DSN, SMTPAddr: o.SMTPAddr, AdminEmail: o.AdminEmail, AdminToken: o.AdminToken}
+	if err := m.Start(ctx); err != nil {
+		m.Close()
+		return "", nil, err
+	}
+	return "http://" + m.Listener.Addr().String(), func() { m.Close() }, nil
 }
 
 func envDuration(key string, def time.Duration) time.Duration {
@@ -109,285 +186,4 @@ func envDuration(key string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
-}
-
-func benchUsers(ctx context.Context, c benchConfig, stdout, stderr io.Writer) error {
-	dsn, cleanup, err := benchDatabase(c, stderr)
-	if err != nil {
-		return err
-	}
-	if !c.Keep {
-		defer cleanup()
-	}
-
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	dialect := db.Dialect()
-	if err := db.BeginBulk(ctx, c.CacheMiB); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "mergedesk bench users: %s, %d end users with an e-mail and a phone identity each, GOMAXPROCS %d, %s/%s\n",
-		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-
-	// Import: a generator feeds batches to importWriters concurrent ImportUsers calls.
-	batches := syntheticBatches(ctx, c.Users, c.Batch)
-	var firstID, lastID int64
-	start := time.Now()
-	lastLog := start
-	sum, err := importAll(ctx, db, batches, func(b importBatch, res mergedesk.ImportResult) {
-		for _, id := range res.IDs {
-			if id != 0 && (firstID == 0 || id < firstID) {
-				firstID = id
-			}
-			lastID = max(lastID, id)
-		}
-		if time.Since(lastLog) > 10*time.Second {
-			lastLog = time.Now()
-			fmt.Fprintf(stderr, "bench: %d users imported\n", lastID-firstID+1)
-		}
-	})
-	importTime := time.Since(start)
-	db.Close()
-	if err != nil {
-		return err
-	}
-	if sum.created != c.Users {
-		return fmt.Errorf("bench: imported %d of %d users (%d skipped)", sum.created, c.Users, sum.skipped)
-	}
-	fmt.Fprintf(stdout, "import: %d users (%d identities) in %s: %.0f users/s (batches of %d, %d concurrent writers)\n",
-		sum.created, 2*sum.created, importTime.Round(time.Millisecond), float64(sum.created)/importTime.Seconds(), c.Batch, importWriters)
-
-	// Server.
-	tokenBytes := make([]byte, 24)
-	rand.Read(tokenBytes)
-	adminEmail, token := "bench-admin@example.com", hex.EncodeToString(tokenBytes)
-	srv, err := startBenchServer(ctx, c, dsn, adminEmail, token, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	how := "child process `mergedesk serve` (pid " + strconv.Itoa(srv.pid) + "); load generated by this process"
-	if c.Server == "inprocess" {
-		how = "in this process, together with the load generator (RSS includes both)"
-	}
-	fmt.Fprintf(stdout, "server: %s at %s; %d keep-alive clients, Basic email/token auth, %s warm-up + %s per endpoint\n",
-		how, srv.url, c.Concurrency, c.Warmup, c.Duration)
-
-	n := int(lastID - firstID + 1)
-	auth := "Basic " + basicAuth(adminEmail+"/token", token)
-	loads := []struct {
-		name string
-		path func(*randv2.Rand) string
-	}{
-		{"GET /api/v2/users/{id}", func(r *randv2.Rand) string {
-			return "/api/v2/users/" + strconv.FormatInt(firstID+r.Int64N(int64(n)), 10) + ".json"
-		}},
-		{"GET /api/v2/users/search?query=email:X", func(r *randv2.Rand) string {
-			return "/api/v2/users/search.json?query=" + url.QueryEscape("email:"+bench.Email(r.IntN(c.Users)))
-		}},
-	}
-	if c.LoadProfile != "" {
-		f, err := os.Create(c.LoadProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		pprof.StopCPUProfile() // --cpuprofile, if any, ends with the import
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	for _, l := range loads {
-		cpu0, _ := bench.CPUTime(srv.pid)
-		res, err := bench.Load{BaseURL: srv.url, Authorization: auth, Concurrency: c.Concurrency,
-			Duration: c.Duration, Warmup: c.Warmup, Path: l.path}.Run(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: %w", l.name, err)
-		}
-		cpu1, _ := bench.CPUTime(srv.pid)
-		fmt.Fprintf(stdout, "%-40s %s\n", l.name+":", res)
-		if c.Server == "child" && cpu1 > cpu0 {
-			// Warm-up included: the CPU counters cannot tell the two apart.
-			all := float64(res.Requests) * float64(c.Warmup+res.Elapsed) / float64(res.Elapsed)
-			fmt.Fprintf(stdout, "%-40s server CPU %.2f cores, about %.0f µs per request\n", "",
-				(cpu1-cpu0).Seconds()/(c.Warmup+res.Elapsed).Seconds(), float64((cpu1-cpu0).Microseconds())/all)
-		}
-	}
-	rss, peak, err := bench.RSS(srv.pid)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "server memory: RSS %d MB, peak RSS %d MB\n", rss>>20, peak>>20)
-	if c.Keep {
-		fmt.Fprintf(stdout, "database kept: %s\n", dsn)
-	}
-	return nil
-}
-
-func basicAuth(user, pass string) string {
-	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-}
-
-// benchDatabase returns a fresh, empty database and how to remove it.
-func benchDatabase(c benchConfig, stderr io.Writer) (string, func(), error) {
-	if c.DB == "" || strings.HasPrefix(c.DB, "sqlite:") {
-		path := strings.TrimPrefix(c.DB, "sqlite:")
-		if path == "" {
-			dir, err := os.MkdirTemp("", "mergedesk-bench-")
-			if err != nil {
-				return "", nil, err
-			}
-			path = filepath.Join(dir, "bench.db")
-			return "sqlite:" + path, func() { os.RemoveAll(dir) }, nil
-		}
-		if _, err := os.Stat(path); err == nil {
-			return "", nil, fmt.Errorf("bench: %s exists; the bench needs a fresh database", path)
-		}
-		return "sqlite:" + path, func() {
-			for _, s := range []string{"", "-wal", "-shm"} {
-				os.Remove(path + s)
-			}
-		}, nil
-	}
-	if !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		return "", nil, usageError{"bench: --db must be sqlite:PATH or postgres://..."}
-	}
-	b := make([]byte, 5)
-	rand.Read(b)
-	schema := "bench_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", c.DB)
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("bench: create schema: %w", err)
-	}
-	u, err := url.Parse(c.DB)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			fmt.Fprintln(stderr, "bench: drop schema:", err)
-		}
-		admin.Close()
-	}, nil
-}
-
-// benchServer is the server under test.
-type benchServer struct {
-	url  string
-	pid  int
-	stop func()
-}
-
-// benchChildEnv marks the child process; tests' TestMain runs main() on it.
-const benchChildEnv = "MERGEDESK_BENCH_CHILD"
-
-func startBenchServer(ctx context.Context, c benchConfig, dsn, email, token string, stderr io.Writer) (*benchServer, error) {
-	if c.Server == "inprocess" {
-		m := &Main{Addr: "127.0.0.1:0", DB: dsn, AdminEmail: email, AdminToken: token}
-		if err := m.Start(ctx); err != nil {
-			m.Close()
-			return nil, err
-		}
-		return &benchServer{url: "http://" + m.Listener.Addr().String(), pid: os.Getpid(), stop: func() { m.Close() }}, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--db", dsn)
-	cmd.Env = append(os.Environ(), "MERGEDESK_ADMIN_EMAIL="+email, "MERGEDESK_ADMIN_TOKEN="+token,
-		"MERGEDESK_ADMIN_PASSWORD=", "MERGEDESK_DEMO=", benchChildEnv+"=1")
-	cmd.Stderr = stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	// Main.Start prints "Mergedesk listening on http://HOST:PORT (...)".
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				select {
-				case found <- strings.Fields(rest)[0]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case u := <-found:
-		if err := waitHealthy(ctx, u); err != nil {
-			stop()
-			return nil, err
-		}
-		return &benchServer{url: u, pid: cmd.Process.Pid, stop: stop}, nil
-	case <-time.After(2 * time.Minute):
-		stop()
-		return nil, errors.New("bench: the server did not start within 2 minutes")
-	case <-ctx.Done():
-		stop()
-		return nil, ctx.Err()
-	}
-}
-
-func waitHealthy(ctx context.Context, base string) error {
-	for i := 0; i < 100; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return errors.New("bench: /healthz did not answer 200")
-}
-
-// syntheticBatches generates the bench's n synthetic end users (bench.User) in
-// batches of size, stopping early when ctx ends.
-func syntheticBatches(ctx context.Context, n, size int) <-chan importBatch {
-	batches := make(chan importBatch, 2)
-	go func() {
-		defer close(batches)
-		for lo := 0; lo < n && ctx.Err() == nil; lo += size {
-			b := importBatch{}
-			for i := lo; i < min(n, lo+size); i++ {
-				b.users = append(b.users, bench.User(i))
-			}
-			batches <- b
-		}
-	}()
-	return batches
 }

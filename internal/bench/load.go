@@ -26,7 +26,8 @@ type Load struct {
 	Path func(rng *rand.Rand) string
 }
 
-// Result is what a Load run measured.
+// Result is what a Load run measured. Requests and the latencies count
+// successful requests only (HTTP 200, body read); failures are Errors.
 type Result struct {
 	Requests int
 	Errors   int
@@ -35,9 +36,11 @@ type Result struct {
 	Elapsed    time.Duration
 	P50, P99   time.Duration
 	Max        time.Duration
+
+	lat []time.Duration // sorted, for Merged
 }
 
-// RPS is requests per second.
+// RPS is successful requests per second.
 func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
 func (r Result) String() string {
@@ -96,13 +99,14 @@ func (l Load) run(ctx context.Context, client *http.Client, d time.Duration) (Re
 						err = fmt.Errorf("%s: HTTP %d", req.URL.Path, resp.StatusCode)
 					}
 				}
-				ws[w].lat = append(ws[w].lat, time.Since(t0))
 				if err != nil {
 					if ws[w].errors == 0 {
 						ws[w].firstErr = err.Error()
 					}
 					ws[w].errors++
+					continue
 				}
+				ws[w].lat = append(ws[w].lat, time.Since(t0))
 			}
 		})
 	}
@@ -116,15 +120,38 @@ func (l Load) run(ctx context.Context, client *http.Client, d time.Duration) (Re
 			res.FirstError = w.firstErr
 		}
 	}
-	res.Requests = len(all)
 	if len(all) == 0 {
-		return res, fmt.Errorf("no request completed in %s", d)
+		return res, fmt.Errorf("no request succeeded in %s (%d errors, first: %s)", d, res.Errors, res.FirstError)
 	}
-	slices.Sort(all)
-	res.P50 = all[len(all)/2]
-	res.P99 = all[min(len(all)-1, len(all)*99/100)]
-	res.Max = all[len(all)-1]
+	res.setLatencies(all)
 	return res, nil
+}
+
+func (r *Result) setLatencies(all []time.Duration) {
+	slices.Sort(all)
+	r.lat, r.Requests = all, len(all)
+	r.P50 = all[len(all)/2]
+	r.P99 = all[min(len(all)-1, len(all)*99/100)]
+	r.Max = all[len(all)-1]
+}
+
+// Merged combines runs of the same load into one result: counts and elapsed
+// times add up, percentiles are those of all requests together.
+func Merged(rs []Result) Result {
+	var m Result
+	var all []time.Duration
+	for _, r := range rs {
+		m.Errors += r.Errors
+		m.Elapsed += r.Elapsed
+		if m.FirstError == "" {
+			m.FirstError = r.FirstError
+		}
+		all = append(all, r.lat...)
+	}
+	if len(all) > 0 {
+		m.setLatencies(all)
+	}
+	return m
 }
 
 // RSS returns the resident and peak resident set size of a process, in bytes,

@@ -210,3 +210,25 @@ func isUnavailable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "sql: database is closed") || strings.Contains(msg, "sql: statement is closed")
 }
+
+// Rebind returns q, written with '?' placeholders, in the form the named
+// dialect ("sqlite" or "postgres", as DB.Dialect says) expects: for SQL run
+// outside the store, such as the merge bench's checks.
+func Rebind(dialectName, q string) string {
+	if dialectName == dialectPostgres.String() {
+		return dialectPostgres.rebind(q)
+	}
+	return q
+}
+
+// Exec runs q, written with '?' placeholders, in the transaction: SQL from
+// outside the store that must run on the store's own writer connection, with
+// its settings and commit path (the merge bench's floor).
+func (tx *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.exec(ctx, q, args...)
+}
+
+// QueryRow is Exec for a statement returning one row.
+func (tx *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.queryRow(ctx, q, args...)
+}

@@ -169,11 +169,39 @@ func lockMergeTickets(ctx context.Context, tx *Tx, sourceID int64) error {
 	return rows.Err()
 }
 
+// applyMerge writes a decided merge: the record, the audits and their events,
+// the tickets and CCs, the identities, the organizations and the source's
+// deactivation (docs: rules M8–M29).
 func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, actorID int64) (*mergedesk.UserMerge, error) {
 	s, t := in.Source.User, in.Target.User
-	now := unix(tx.now)
-	d := tx.db.dialect
+	rec, err := insertMergeRecord(ctx, tx, in, plan, actorID)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertMergeAudits(ctx, tx, s.ID, t.ID, actorID, rec.ID); err != nil {
+		return nil, err
+	}
+	if err := moveTickets(ctx, tx, s.ID, t.ID, rec.ID); err != nil {
+		return nil, err
+	}
+	if err := moveIdentities(ctx, tx, s.ID, t.ID, plan.Moves); err != nil {
+		return nil, err
+	}
+	if err := mergeOrganizations(ctx, tx, t.ID, plan); err != nil {
+		return nil, err
+	}
+	// The source: inactive, merged_into_id, nothing owned (M29). Its identities
+	// have moved already; s still holds them so that /deleted_users shows the
+	// email and phone it had just before the merge (api.md §2.3).
+	if err := deactivateUser(ctx, tx, s, &t.ID); err != nil {
+		return nil, err
+	}
+	return rec, touchUser(ctx, tx, t.ID)
+}
 
+// insertMergeRecord writes the merge record, with the source's snapshot.
+func insertMergeRecord(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, actorID int64) (*mergedesk.UserMerge, error) {
+	s, t := in.Source.User, in.Target.User
 	rec := &mergedesk.UserMerge{ActorID: actorID, SourceID: s.ID, TargetID: t.ID, TicketsMoved: in.Source.Requested,
 		CCsMoved: in.CCsChanged, Fields: plan.Fields, CreatedAt: tx.now}
 	for _, m := range plan.Moves {
@@ -182,38 +210,44 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	if rec.IdentitiesMoved == nil {
 		rec.IdentitiesMoved = []mergedesk.MovedIdentity{}
 	}
-	rec.SourceSnapshot = snapshot(s)
+	rec.SourceSnapshot = SourceSnapshot(s)
 	var err error
 	rec.ID, err = tx.insert(ctx, `INSERT INTO user_merges (actor_id, source_id, target_id, tickets_moved, ccs_moved,
 		identities_moved, fields, source_snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		actorID, s.ID, t.ID, rec.TicketsMoved, rec.CCsMoved, encodeJSON(rec.IdentitiesMoved), encodeJSON(rec.Fields),
-		string(rec.SourceSnapshot), now)
+		string(rec.SourceSnapshot), unix(tx.now))
 	if err != nil {
 		return nil, fmt.Errorf("insert merge record: %w", err)
 	}
+	return rec, nil
+}
 
-	// One audit per touched ticket (M9, M10): every ticket the source requests,
-	// and every non-archived ticket it is CC'd on.
+// insertMergeAudits writes one audit per touched ticket (M9, M10): every
+// ticket the source requests, and every non-archived ticket it is CC'd on;
+// then each audit's events, computed before the tickets change.
+func insertMergeAudits(ctx context.Context, tx *Tx, sID, tID, actorID, mergeID int64) error {
+	now := unix(tx.now)
+	d := tx.db.dialect
 	via := mergedesk.NewVia("user_merge")
-	via.Source.From = map[string]any{"user_id": s.ID}
-	via.Source.To = map[string]any{"user_id": t.ID}
+	via.Source.From = map[string]any{"user_id": sID}
+	via.Source.To = map[string]any{"user_id": tID}
 	rel := "user_merge"
 	via.Source.Rel = &rel
-	meta := fmt.Sprintf(`{"system":{},"custom":{"user_merge_id":%d}}`, rec.ID)
+	meta := fmt.Sprintf(`{"system":{},"custom":{"user_merge_id":%d}}`, mergeID)
 	// A UNION of two index lookups: with an OR, PostgreSQL scans every ticket.
 	if _, err := tx.exec(ctx, `INSERT INTO audits (ticket_id, author_id, via, metadata, created_at, user_merge_id)
 		SELECT x.id, ?, ?, ?, ?, ? FROM (SELECT id FROM tickets WHERE requester_id = ? AND deleted = FALSE
 		UNION SELECT t.id FROM ticket_ccs c JOIN tickets t ON t.id = c.ticket_id
 			WHERE c.kind = 'cc' AND c.user_id = ? AND t.archived = FALSE AND t.deleted = FALSE) x`,
-		actorID, encodeJSON(via), meta, now, rec.ID, s.ID, s.ID); err != nil {
-		return nil, fmt.Errorf("insert merge audits: %w", err)
+		actorID, encodeJSON(via), meta, now, mergeID, sID, sID); err != nil {
+		return fmt.Errorf("insert merge audits: %w", err)
 	}
 	// The requester Change event: the same text for every ticket.
-	change := fmt.Sprintf(`{"field_name":"requester_id","value":"%d","previous_value":"%d"}`, t.ID, s.ID)
+	change := fmt.Sprintf(`{"field_name":"requester_id","value":"%d","previous_value":"%d"}`, tID, sID)
 	if _, err := tx.exec(ctx, `INSERT INTO events (audit_id, ticket_id, type, data, created_at)
 		SELECT a.id, a.ticket_id, 'Change', ?, ? FROM audits a JOIN tickets t ON t.id = a.ticket_id
-		WHERE a.user_merge_id = ? AND t.requester_id = ?`, change, now, rec.ID, s.ID); err != nil {
-		return nil, fmt.Errorf("insert requester events: %w", err)
+		WHERE a.user_merge_id = ? AND t.requester_id = ?`, change, now, mergeID, sID); err != nil {
+		return fmt.Errorf("insert requester events: %w", err)
 	}
 	// The EmailCcChange event, computed from the CC lists before they change: the
 	// target replaces the source, without a duplicate, and is left out where it is
@@ -232,47 +266,52 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 		WHERE a.user_merge_id = ? AND t.archived = FALSE AND (
 			t.id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)
 			OR (t.requester_id = ? AND t.id IN (SELECT ticket_id FROM ticket_ccs WHERE kind = 'cc' AND user_id = ?)))`,
-		s.ID, t.ID, t.ID, s.ID, t.ID, s.ID, t.ID, now, rec.ID, s.ID, s.ID, t.ID); err != nil {
-		return nil, fmt.Errorf("insert cc events: %w", err)
+		sID, tID, tID, sID, tID, sID, tID, now, mergeID, sID, sID, tID); err != nil {
+		return fmt.Errorf("insert cc events: %w", err)
 	}
+	return nil
+}
 
-	// CCs (M10), non-archived tickets only: the target leaves tickets it now
-	// requests, joins where the source was (unless already there or requester),
-	// and the source leaves.
+// moveTickets moves the CCs (M10), on non-archived tickets only: the target
+// leaves tickets it now requests, joins where the source was (unless already
+// there or requester), and the source leaves; then the requester (M9) of every
+// audited ticket, closed and archived included; the organization stays (M12).
+func moveTickets(ctx context.Context, tx *Tx, sID, tID, mergeID int64) error {
 	for _, st := range []struct {
 		q    string
 		args []any
 	}{
 		{`DELETE FROM ticket_ccs WHERE kind = 'cc' AND user_id = ? AND ticket_id IN
-			(SELECT id FROM tickets WHERE requester_id = ? AND archived = FALSE AND deleted = FALSE)`, []any{t.ID, s.ID}},
+			(SELECT id FROM tickets WHERE requester_id = ? AND archived = FALSE AND deleted = FALSE)`, []any{tID, sID}},
 		{`INSERT INTO ticket_ccs (ticket_id, kind, user_id) SELECT c.ticket_id, 'cc', ? FROM ticket_ccs c
 			JOIN tickets t ON t.id = c.ticket_id WHERE c.kind = 'cc' AND c.user_id = ? AND t.archived = FALSE AND t.deleted = FALSE
 			AND t.requester_id <> ? AND t.requester_id <> ?
 			AND NOT EXISTS (SELECT 1 FROM ticket_ccs e WHERE e.ticket_id = c.ticket_id AND e.kind = 'cc' AND e.user_id = ?)`,
-			[]any{t.ID, s.ID, s.ID, t.ID, t.ID}},
+			[]any{tID, sID, sID, tID, tID}},
 		// EXISTS, not IN: SQLite would scan every ticket to build the IN list.
 		{`DELETE FROM ticket_ccs WHERE kind = 'cc' AND user_id = ? AND EXISTS
-			(SELECT 1 FROM tickets t WHERE t.id = ticket_ccs.ticket_id AND t.archived = FALSE AND t.deleted = FALSE)`, []any{s.ID}},
-		// Requester (M9) on every touched ticket, closed and archived included; the
-		// organization stays (M12).
+			(SELECT 1 FROM tickets t WHERE t.id = ticket_ccs.ticket_id AND t.archived = FALSE AND t.deleted = FALSE)`, []any{sID}},
 		{`UPDATE tickets SET requester_id = CASE WHEN requester_id = ? THEN ? ELSE requester_id END, updated_at = ?
-			WHERE id IN (SELECT ticket_id FROM audits WHERE user_merge_id = ?)`, []any{s.ID, t.ID, now, rec.ID}},
+			WHERE id IN (SELECT ticket_id FROM audits WHERE user_merge_id = ?)`, []any{sID, tID, unix(tx.now), mergeID}},
 	} {
 		if _, err := tx.exec(ctx, st.q, st.args...); err != nil {
-			return nil, fmt.Errorf("move tickets: %w", err)
+			return fmt.Errorf("move tickets: %w", err)
 		}
 	}
+	return nil
+}
 
-	// Identities (M13, M16, M27, M28): they move, keeping id and verified state;
-	// primary only for a type the target lacked.
+// moveIdentities moves the source's identities (M13, M16, M27, M28), keeping
+// id and verified state; primary only for a type the target lacked.
+func moveIdentities(ctx context.Context, tx *Tx, sID, tID int64, moves []merge.IdentityMove) error {
 	var lacking []string
-	for _, m := range plan.Moves {
+	for _, m := range moves {
 		if m.Primary {
 			lacking = append(lacking, m.Type)
 		}
 	}
 	primary := "FALSE"
-	args := []any{t.ID}
+	args := []any{tID}
 	if len(lacking) > 0 {
 		primary = "CASE WHEN type IN (" + strings.TrimSuffix(strings.Repeat("?,", len(lacking)), ",") + ") THEN is_primary ELSE FALSE END"
 		for _, typ := range lacking {
@@ -280,35 +319,35 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 		}
 	}
 	if _, err := tx.exec(ctx, "UPDATE identities SET user_id = ?, is_primary = "+primary+", updated_at = ? WHERE user_id = ?",
-		append(args, now, s.ID)...); err != nil {
-		return nil, fmt.Errorf("move identities: %w", err)
+		append(args, unix(tx.now), sID)...); err != nil {
+		return fmt.Errorf("move identities: %w", err)
 	}
+	return nil
+}
 
-	// Organizations (M19): never domain mapping.
+// mergeOrganizations gives the target the source's organizations (M19, never
+// by domain mapping) and, where the rules say so, its shared phone.
+func mergeOrganizations(ctx context.Context, tx *Tx, tID int64, plan *merge.Plan) error {
+	now := unix(tx.now)
 	for _, org := range plan.AddOrgIDs {
 		isDefault := plan.DefaultOrgID != nil && *plan.DefaultOrgID == org
 		if _, err := tx.exec(ctx, `INSERT INTO memberships (user_id, organization_id, is_default, view_tickets, created_at, updated_at)
-			VALUES (?, ?, ?, TRUE, ?, ?)`, t.ID, org, isDefault, now, now); err != nil {
-			return nil, fmt.Errorf("add membership: %w", err)
+			VALUES (?, ?, ?, TRUE, ?, ?)`, tID, org, isDefault, now, now); err != nil {
+			return fmt.Errorf("add membership: %w", err)
 		}
 	}
 	if plan.SharedPhone != nil {
-		if _, err := tx.exec(ctx, "UPDATE users SET shared_phone = ? WHERE id = ?", *plan.SharedPhone, t.ID); err != nil {
-			return nil, err
+		if _, err := tx.exec(ctx, "UPDATE users SET shared_phone = ? WHERE id = ?", *plan.SharedPhone, tID); err != nil {
+			return fmt.Errorf("shared phone: %w", err)
 		}
 	}
-	// The source: inactive, merged_into_id, nothing owned (M29). Its identities
-	// have moved already; s still holds them so that /deleted_users shows the
-	// email and phone it had just before the merge (api.md §2.3).
-	if err := deactivateUser(ctx, tx, s, &t.ID); err != nil {
-		return nil, err
-	}
-	return rec, touchUser(ctx, tx, t.ID)
+	return nil
 }
 
-// snapshot is the source as it was just before the merge: its full profile,
-// identities and organization ids, including what rules M20–M25 drop.
-func snapshot(u *mergedesk.User) json.RawMessage {
+// SourceSnapshot is the merge record's picture of the source as it was just
+// before the merge: its full profile, identities and organization ids,
+// including what rules M20–M25 drop.
+func SourceSnapshot(u *mergedesk.User) json.RawMessage {
 	phone, shared := mergedesk.PhoneOf(u)
 	ids := []map[string]any{}
 	for _, id := range u.Identities {

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	randv2 "math/rand/v2"
@@ -23,60 +22,36 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mergedesk/mergedesk"
-
-	"github.com/mergedesk/mergedesk/internal/bench"
 	"github.com/mergedesk/mergedesk/internal/store"
 )
 
-const benchChannelsUsage = `usage: mergedesk bench channels [flags]
-
-Creates a fresh database with N synthetic end users (an e-mail and a phone
-identity each), starts the server with its SMTP listener, then measures
-POST /api/v2/channels/messages (senders given as phone numbers in varied
-formats, e-mail addresses and, for a share of messages, unknown numbers that
-are captured as new users) and SMTP ingestion from concurrent clients.`
-
-// benchChannelsConfig is `mergedesk bench channels`.
-type benchChannelsConfig struct {
-	benchConfig
+// ChannelsConfig is `mergedesk bench channels`.
+type ChannelsConfig struct {
+	DB           string // "" = a temp SQLite file; postgres://... = a fresh schema on that server
+	Users        int
+	Batch        int
+	Concurrency  int
+	Duration     time.Duration
+	Warmup       time.Duration
 	SMTPClients  int
 	SMTPDuration time.Duration
 	UnknownPct   int
+	// InProcess, when set, runs the server in this process; otherwise it is a
+	// child process `mergedesk serve`.
+	InProcess   StartFunc
+	Keep        bool
+	LoadProfile string
+	CacheMiB    int
 }
 
-// runBenchChannels measures the inbound channels (issue point 8) and prints
-// the figures.
-func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "channels" {
-		args = args[1:]
-	}
-	var c benchChannelsConfig
-	fs := flag.NewFlagSet("bench channels", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, benchChannelsUsage); fs.PrintDefaults() }
-	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
-	fs.IntVar(&c.Users, "users", envInt("MERGEDESK_BENCH_USERS", 1_000_000), "end users to import first (MERGEDESK_BENCH_USERS)")
-	fs.IntVar(&c.Batch, "batch", 5000, "users per import transaction")
-	fs.IntVar(&c.Concurrency, "concurrency", 8, "concurrent HTTP clients posting messages")
-	fs.DurationVar(&c.Duration, "duration", 15*time.Second, "measured time of the API load")
-	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
-	fs.StringVar(&c.Server, "server", "child", "child: run `mergedesk serve` as a child process; inprocess: in this process")
-	fs.IntVar(&c.CacheMiB, "cache-mb", 256, "SQLite page cache of the importing connection, MiB")
-	fs.BoolVar(&c.Keep, "keep", false, "keep the database afterwards")
-	fs.IntVar(&c.SMTPClients, "smtp-clients", 4, "concurrent SMTP clients")
-	fs.DurationVar(&c.SMTPDuration, "smtp-duration", 15*time.Second, "measured time of the SMTP load")
-	fs.StringVar(&c.LoadProfile, "load-cpuprofile", "", "write a CPU profile of the API load (of the server too with --server inprocess)")
-	fs.IntVar(&c.UnknownPct, "unknown-pct", 10, "percentage of messages from unknown senders (captured as new users)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if c.Users < 1 || c.Concurrency < 1 || c.SMTPClients < 1 || c.Batch < 1 || c.UnknownPct < 0 || c.UnknownPct > 100 ||
-		(c.Server != "child" && c.Server != "inprocess") {
-		return usageError{benchChannelsUsage}
-	}
-
-	dsn, cleanup, err := benchDatabase(c.benchConfig, stderr)
+// Channels creates a fresh database with c.Users synthetic end users (an
+// e-mail and a phone identity each), starts the server with its SMTP
+// listener, then measures POST /api/v2/channels/messages (senders given as
+// phone numbers in varied formats, e-mail addresses and, for a share of
+// messages, unknown numbers that are captured as new users) and SMTP
+// ingestion from concurrent clients.
+func Channels(ctx context.Context, c ChannelsConfig, stdout, stderr io.Writer) error {
+	dsn, cleanup, err := Database(c.DB, stderr)
 	if err != nil {
 		return err
 	}
@@ -94,49 +69,28 @@ func runBenchChannels(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "mergedesk bench channels: %s, %d end users, GOMAXPROCS %d, %s/%s\n",
 		dialect, c.Users, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-	batches := syntheticBatches(ctx, c.Users, c.Batch)
 	start := time.Now()
-	sum, err := importAll(ctx, db, batches, func(importBatch, mergedesk.ImportResult) {})
+	created, _, err := importSynthetic(ctx, db, c.Users, c.Batch, nil)
 	db.Close()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "import: %d users in %s\n", sum.created, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "import: %d users in %s\n", created, time.Since(start).Round(time.Millisecond))
 
-	// The server, with an SMTP listener on a free port (passed through the
-	// environment, which the child inherits).
+	// The server, with an SMTP listener on a free port.
 	smtpAddr, err := freeSMTPAddr()
 	if err != nil {
 		return err
 	}
-	prev, had := os.LookupEnv("MERGEDESK_SMTP_ADDR")
-	os.Setenv("MERGEDESK_SMTP_ADDR", smtpAddr)
-	defer func() {
-		if had {
-			os.Setenv("MERGEDESK_SMTP_ADDR", prev)
-		} else {
-			os.Unsetenv("MERGEDESK_SMTP_ADDR")
-		}
-	}()
 	tok := make([]byte, 24)
 	rand.Read(tok)
 	adminEmail, token := "bench-admin@example.com", hex.EncodeToString(tok)
-	cfg := c.benchConfig
-	if cfg.Server == "inprocess" {
-		m := &Main{Addr: "127.0.0.1:0", DB: dsn, SMTPAddr: smtpAddr, AdminEmail: adminEmail, AdminToken: token}
-		if err := m.Start(ctx); err != nil {
-			m.Close()
-			return err
-		}
-		defer m.Close()
-		return benchChannelLoads(ctx, c, "http://"+m.Listener.Addr().String(), smtpAddr, adminEmail, token, os.Getpid(), stdout)
-	}
-	srv, err := startBenchServer(ctx, cfg, dsn, adminEmail, token, stderr)
+	srv, err := startServer(ctx, c.InProcess, ServerOptions{DSN: dsn, SMTPAddr: smtpAddr, AdminEmail: adminEmail, AdminToken: token}, stderr)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	return benchChannelLoads(ctx, c, srv.url, smtpAddr, adminEmail, token, srv.pid, stdout)
+	return channelLoads(ctx, c, srv.url, smtpAddr, adminEmail, token, srv.pid, stdout)
 }
 
 func freeSMTPAddr() (string, error) {
@@ -197,17 +151,17 @@ func channelMessage(r *randv2.Rand, users, unknownPct int) []byte {
 		m = map[string]any{"channel": "sms", "from": map[string]any{"type": "phone_number", "value": fmt.Sprintf("+49 40 %08d", n)},
 			"body": "Hello, I am new here."}
 	case p < unknownPct+(100-unknownPct)/4:
-		m = map[string]any{"channel": "chat", "from": map[string]any{"type": "email", "value": bench.Email(i)},
+		m = map[string]any{"channel": "chat", "from": map[string]any{"type": "email", "value": Email(i)},
 			"body": "Chat transcript: where is my parcel?"}
 	default:
-		m = map[string]any{"channel": "voice", "from": map[string]any{"type": "phone_number", "value": bench.User(i).Phone},
+		m = map[string]any{"channel": "voice", "from": map[string]any{"type": "phone_number", "value": User(i).Phone},
 			"subject": "Call", "body": "Voicemail: please call me back."}
 	}
 	b, _ := json.Marshal(map[string]any{"message": m})
 	return b
 }
 
-func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtpAddr, email, token string, pid int, stdout io.Writer) error {
+func channelLoads(ctx context.Context, c ChannelsConfig, baseURL, smtpAddr, email, token string, pid int, stdout io.Writer) error {
 	auth := "Basic " + basicAuth(email+"/token", token)
 	tr := &http.Transport{MaxIdleConns: c.Concurrency, MaxIdleConnsPerHost: c.Concurrency, MaxConnsPerHost: c.Concurrency}
 	defer tr.CloseIdleConnections()
@@ -255,7 +209,7 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 		return l, time.Since(start)
 	}
 
-	cpu0, _ := bench.CPUTime(pid)
+	cpu0, _ := CPUTime(pid)
 	run(c.Concurrency, c.Warmup, post)
 	if c.LoadProfile != "" {
 		f, err := os.Create(c.LoadProfile)
@@ -269,7 +223,7 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 	}
 	l, elapsed := run(c.Concurrency, c.Duration, post)
 	pprof.StopCPUProfile()
-	cpu1, _ := bench.CPUTime(pid)
+	cpu1, _ := CPUTime(pid)
 	fmt.Fprintln(stdout, l.report("POST /api/v2/channels/messages", elapsed))
 	if cpu1 > cpu0 {
 		fmt.Fprintf(stdout, "%-34s server CPU %.2f cores (warm-up included)\n", "", (cpu1-cpu0).Seconds()/(c.Warmup+elapsed).Seconds())
@@ -295,7 +249,7 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 					return
 				}
 				for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
-					from := bench.Email(r.IntN(c.Users))
+					from := Email(r.IntN(c.Users))
 					if r.IntN(100) < c.UnknownPct {
 						from = "new-" + strconv.FormatInt(unknownSeq.Add(1), 10) + "@unknown.example"
 					}
@@ -321,7 +275,7 @@ func benchChannelLoads(ctx context.Context, c benchChannelsConfig, baseURL, smtp
 	smtpLoad(c.Warmup)
 	l, elapsed = smtpLoad(c.SMTPDuration)
 	fmt.Fprintln(stdout, l.report(fmt.Sprintf("SMTP (%d clients)", c.SMTPClients), elapsed))
-	if rss, peak, err := bench.RSS(pid); err == nil {
+	if rss, peak, err := RSS(pid); err == nil {
 		fmt.Fprintf(stdout, "server memory: RSS %d MB, peak RSS %d MB\n", rss>>20, peak>>20)
 	}
 	return nil
