@@ -253,7 +253,13 @@ func (db *DB) PasswordPrincipal(ctx context.Context, email, password string) (*m
 	if err != nil {
 		return nil, err
 	}
-	if !hash.Valid || !CheckPassword(hash.String, password) {
+	if !hash.Valid {
+		// An account without a password (captured end users, token-only staff)
+		// costs a check too: timing must not tell it from one with a password.
+		CheckPassword(dummyHash, password)
+		return nil, nil
+	}
+	if !CheckPassword(hash.String, password) {
 		return nil, nil
 	}
 	return &p, nil
