@@ -1,27 +1,37 @@
 // Package demo loads a small realistic data set into an empty database: about
 // fifty end users (several of them one person split across channels),
 // organizations, groups, about two hundred tickets in every state including
-// closed and archived history, one admin and one agent. Everything except the
-// first admin is written through the REST API in-process, so the demo takes
-// the same Zendesk-compatible paths as real clients.
+// closed and archived history, one admin and one agent. It writes through the
+// store (the Store interface, internal/store's *DB in cmd/mergedesk) with the
+// same domain inputs an API client's requests become: tickets are written by
+// the demo admin through the "api" channel, so their audits, inline requesters
+// and CCs come out as if a client had sent them.
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/store"
-	"github.com/mergedesk/mergedesk/internal/web/api"
 )
+
+// Store is the storage the demo writes through: the few methods of
+// internal/store's *DB it uses.
+type Store interface {
+	Users(ctx context.Context, f mergedesk.UserFilter, p mergedesk.Page) ([]*mergedesk.User, mergedesk.PageInfo, error)
+	UserIDByEmail(ctx context.Context, email string) (int64, error)
+	CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.User, error)
+	SetPassword(ctx context.Context, userID int64, pw string) error
+	CreateAPIToken(ctx context.Context, userID int64, description *string, value string) (*mergedesk.APIToken, error)
+	CreateGroup(ctx context.Context, w mergedesk.GroupWrite) (*mergedesk.Group, error)
+	CreateOrganization(ctx context.Context, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error)
+	CreateMembership(ctx context.Context, userID int64, orgID int64, makeDefault bool, check func(*mergedesk.User) error) (*mergedesk.Membership, error)
+	CreateTicket(ctx context.Context, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error)
+	UpdateTicket(ctx context.Context, id int64, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error)
+	ImportTicket(ctx context.Context, in mergedesk.TicketInput, actorID int64, archive bool) (*mergedesk.Ticket, error)
+}
 
 // Login is a demo account printed at start-up.
 type Login struct {
@@ -40,7 +50,7 @@ const (
 // Load fills an empty database and returns the demo logins. On a database that
 // already has users other than one bootstrap admin it does nothing and
 // returns nil.
-func Load(ctx context.Context, db *store.DB) ([]Login, error) {
+func Load(ctx context.Context, db Store) ([]Login, error) {
 	users, info, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{Size: 2})
 	if err != nil {
 		return nil, err
@@ -51,125 +61,107 @@ func Load(ctx context.Context, db *store.DB) ([]Login, error) {
 	if id, err := db.UserIDByEmail(ctx, AdminEmail); err != nil || id != 0 {
 		return nil, err
 	}
-	admin, err := db.CreateUser(ctx, mergedesk.NewUser{Name: "Ada Admin", Role: mergedesk.RoleAdmin,
+	l := &loader{ctx: ctx, db: db, rng: rand.New(rand.NewPCG(2024, 5)), now: time.Now().UTC().Truncate(time.Hour)}
+	return l.load()
+}
+
+// loader writes the data set as the demo admin.
+type loader struct {
+	ctx context.Context
+	db  Store
+	rng *rand.Rand
+	now time.Time
+
+	admin  int64
+	orgs   map[string]int64
+	groups map[string]int64
+	users  []int64 // end users that raise tickets
+}
+
+// writer is the author and channel of the demo's ticket writes: the admin,
+// through the API, as when the demo was loaded by API requests.
+func (l *loader) writer() mergedesk.TicketWriter {
+	return mergedesk.TicketWriter{ActorID: l.admin, Via: mergedesk.NewVia("api")}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// set is a field an update sets to v (the **T of the domain inputs, where a
+// nil pointer leaves the field alone).
+func set[T any](v T) **T { p := &v; return &p }
+
+func (l *loader) load() ([]Login, error) {
+	admin, err := l.db.CreateUser(l.ctx, mergedesk.NewUser{Name: "Ada Admin", Role: mergedesk.RoleAdmin,
 		Email: AdminEmail, Verified: true, TimeZone: "Europe/Berlin"})
 	if err != nil {
 		return nil, fmt.Errorf("demo admin: %w", err)
 	}
-	l := &loader{ctx: ctx, srv: &api.Server{DB: db, BaseURL: "http://demo.invalid"},
-		as:  mergedesk.Principal{ID: admin.ID, Role: mergedesk.RoleAdmin},
-		rng: rand.New(rand.NewPCG(2024, 5)), now: time.Now().UTC().Truncate(time.Hour)}
-	return l.load(admin.ID)
-}
-
-// loader sends API requests in-process as the demo admin.
-type loader struct {
-	ctx context.Context
-	srv *api.Server
-	as  mergedesk.Principal
-	rng *rand.Rand
-	now time.Time
-	err error
-
-	orgs   map[string]int64
-	groups map[string]int64
-	users  []int64 // end users that raise tickets
-	agent  int64
-	admin  int64
-}
-
-// call sends one request and decodes the response into out; any status other
-// than want stops the load.
-func (l *loader) call(method, path string, body any, want int, out any) {
-	if l.err != nil {
-		return
+	l.admin = admin.ID
+	adminToken, err := l.token(admin.ID)
+	if err != nil {
+		return nil, err
 	}
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			l.err = err
-			return
+	if err := l.db.SetPassword(l.ctx, admin.ID, AdminPassword); err != nil {
+		return nil, fmt.Errorf("demo admin password: %w", err)
+	}
+	agent, err := l.createUser(mergedesk.NewUser{Name: "Sam Agent", Email: AgentEmail, Role: mergedesk.RoleAgent,
+		Verified: true, TimeZone: "Europe/London"})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.db.SetPassword(l.ctx, agent, AgentPassword); err != nil {
+		return nil, fmt.Errorf("demo agent password: %w", err)
+	}
+	agentToken, err := l.token(agent)
+	if err != nil {
+		return nil, err
+	}
+	second, err := l.createUser(mergedesk.NewUser{Name: "Kenji Watanabe", Email: "kenji.watanabe@helpdesk.example",
+		Role: mergedesk.RoleAgent, Verified: true, TimeZone: "Asia/Tokyo"})
+	if err != nil {
+		return nil, err
+	}
+	agents := []int64{agent, second}
+	for _, step := range []func() error{
+		l.loadOrganizations,
+		l.loadUsers,
+		func() error { return l.loadTickets(agents) },
+		func() error { return l.loadHistory(agents) },
+	} {
+		if err := step(); err != nil {
+			return nil, err
 		}
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req := httptest.NewRequestWithContext(api.WithCaller(l.ctx, l.as), method, "http://demo.invalid/api/v2"+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	l.srv.ServeHTTP(rec, req)
-	if rec.Code != want {
-		l.err = fmt.Errorf("%s %s: HTTP %d, want %d: %s", method, path, rec.Code, want, truncate(rec.Body.String(), 300))
-		return
-	}
-	if out != nil {
-		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
-			l.err = fmt.Errorf("%s %s: decode: %w", method, path, err)
-		}
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
-type idOf struct {
-	ID int64 `json:"id"`
-}
-
-func (l *loader) createUser(u map[string]any) int64 {
-	var out struct{ User idOf }
-	l.call(http.MethodPost, "/users", map[string]any{"user": u}, http.StatusCreated, &out)
-	return out.User.ID
-}
-
-func (l *loader) load(adminID int64) ([]Login, error) {
-	l.admin = adminID
-	adminToken := l.token(adminID)
-	l.call(http.MethodPost, "/users/"+strconv.FormatInt(adminID, 10)+"/password",
-		map[string]any{"password": AdminPassword}, http.StatusOK, nil)
-	l.agent = l.createUser(map[string]any{"name": "Sam Agent", "email": AgentEmail, "role": "agent",
-		"verified": true, "time_zone": "Europe/London"})
-	l.call(http.MethodPost, "/users/"+strconv.FormatInt(l.agent, 10)+"/password",
-		map[string]any{"password": AgentPassword}, http.StatusOK, nil)
-	agentToken := l.token(l.agent)
-	second := l.createUser(map[string]any{"name": "Kenji Watanabe", "email": "kenji.watanabe@helpdesk.example",
-		"role": "agent", "verified": true, "time_zone": "Asia/Tokyo"})
-
-	l.loadOrganizations()
-	l.loadUsers()
-	l.loadTickets([]int64{l.agent, second})
-	l.loadHistory([]int64{l.agent, second})
-	if l.err != nil {
-		return nil, l.err
 	}
 	return []Login{
-		{Role: "admin", Email: AdminEmail, Password: AdminPassword, Token: adminToken},
-		{Role: "agent", Email: AgentEmail, Password: AgentPassword, Token: agentToken},
+		{Role: mergedesk.RoleAdmin, Email: AdminEmail, Password: AdminPassword, Token: adminToken},
+		{Role: mergedesk.RoleAgent, Email: AgentEmail, Password: AgentPassword, Token: agentToken},
 	}, nil
 }
 
-func (l *loader) token(userID int64) string {
-	var out struct {
-		APIToken struct {
-			Token string `json:"token"`
-		} `json:"api_token"`
+func (l *loader) createUser(nu mergedesk.NewUser) (int64, error) {
+	u, err := l.db.CreateUser(l.ctx, nu)
+	if err != nil {
+		return 0, fmt.Errorf("demo user %q: %w", nu.Name, err)
 	}
-	l.call(http.MethodPost, "/users/"+strconv.FormatInt(userID, 10)+"/api_tokens",
-		map[string]any{"api_token": map[string]any{"description": "demo"}}, http.StatusCreated, &out)
-	return out.APIToken.Token
+	return u.ID, nil
 }
 
-func (l *loader) loadOrganizations() {
+func (l *loader) token(userID int64) (string, error) {
+	t, err := l.db.CreateAPIToken(l.ctx, userID, ptr("demo"), "")
+	if err != nil {
+		return "", fmt.Errorf("demo API token of user %d: %w", userID, err)
+	}
+	return t.Token, nil
+}
+
+func (l *loader) loadOrganizations() error {
 	l.groups = map[string]int64{}
 	for _, g := range []string{"Support", "Billing", "Enterprise"} {
-		var out struct{ Group idOf }
-		l.call(http.MethodPost, "/groups", map[string]any{"group": map[string]any{"name": g}}, http.StatusCreated, &out)
-		l.groups[g] = out.Group.ID
+		gr, err := l.db.CreateGroup(l.ctx, mergedesk.GroupWrite{Name: ptr(g)})
+		if err != nil {
+			return fmt.Errorf("demo group %q: %w", g, err)
+		}
+		l.groups[g] = gr.ID
 	}
 	l.orgs = map[string]int64{}
 	for _, o := range []struct {
@@ -182,99 +174,142 @@ func (l *loader) loadOrganizations() {
 		{"Umbrella Health", "umbrella-health.example", "Billing", "Invoices go to accounts payable.", []string{"healthcare"}},
 		{"Stark Logistics", "stark-logistics.example", "Support", "", []string{"smb", "logistics"}},
 	} {
-		var out struct{ Organization idOf }
-		body := map[string]any{"name": o.name, "domain_names": []string{o.domain}, "group_id": l.groups[o.group], "tags": o.tags}
+		w := mergedesk.OrganizationWrite{Name: ptr(o.name), DomainNames: &[]string{o.domain},
+			GroupID: set(l.groups[o.group]), Tags: ptr(o.tags)}
 		if o.notes != "" {
-			body["notes"] = o.notes
+			w.Notes = set(o.notes)
 		}
-		l.call(http.MethodPost, "/organizations", map[string]any{"organization": body}, http.StatusCreated, &out)
-		l.orgs[o.name] = out.Organization.ID
+		org, err := l.db.CreateOrganization(l.ctx, w)
+		if err != nil {
+			return fmt.Errorf("demo organization %q: %w", o.name, err)
+		}
+		l.orgs[o.name] = org.ID
 	}
+	return nil
 }
 
-// Personas are one customer each, split across channels the way help desks see
-// it: an e-mail profile, a phone-only profile from a call, an X profile. The two
-// John Smiths are different people who only share a name.
-var personas = []map[string]any{
-	{"name": "Maria Schmidt", "email": "maria.schmidt@example.com", "tags": []string{"vip"}, "time_zone": "Berlin", "locale": "de"},
-	{"name": "Maria Schmidt (phone)", "phone": "+49 30 2345 6789"},
-	{"name": "Maria S.", "identities": []map[string]any{{"type": "twitter", "value": "@mariaschmidt"}}},
-	{"name": "José García", "email": "jose.garcia@example.com", "locale": "es", "time_zone": "Madrid"},
-	{"name": "José García (phone)", "phone": "+34 612 345 678"},
-	{"name": "Pepe García", "email": "pepe.garcia@example.org", "notes": "Signs e-mails as José."},
-	{"name": "Wei Li", "email": "wei.li@globex.example", "time_zone": "Asia/Shanghai"},
-	{"name": "Wei Li (phone)", "phone": "+86 138 0013 8000"},
-	{"name": "weili_dev", "identities": []map[string]any{{"type": "twitter", "value": "weili_dev"}}},
-	{"name": "Aoife Murphy", "email": "aoife.murphy@example.net", "time_zone": "Dublin"},
-	{"name": "Aoife Murphy (phone)", "phone": "+353 87 123 4567"},
-	{"name": "Aoife M", "identities": []map[string]any{{"type": "twitter", "value": "@AoifeM_ie"}}},
-	{"name": "John Smith", "email": "john.smith@acme.example"},
-	{"name": "John Smith", "email": "jsmith1984@example.net", "phone": "(415) 555-0134"},
+// A persona is one end-user profile. Personas are one customer each, split
+// across channels the way help desks see it: an e-mail profile, a phone-only
+// profile from a call, an X profile. The two John Smiths are different people
+// who only share a name.
+type persona struct {
+	name, email, phone, x, timeZone, locale, notes string
+	tags                                           []string
 }
 
-// Regular customers; addresses at an organization's domain join it.
-var customers = []struct{ name, email, phone string }{
-	{"Søren Kierkegaard", "soren.k@acme.example", ""},
-	{"Łukasz Nowak", "lukasz.nowak@acme.example", "+48 601 234 567"},
-	{"Amélie Dubois", "amelie.dubois@acme.example", ""},
-	{"Chiara Rossi", "chiara.rossi@globex.example", "+39 347 123 4567"},
-	{"Yuki Tanaka", "yuki.tanaka@globex.example", ""},
-	{"Priya Sharma", "priya.sharma@globex.example", "+91 98765 43210"},
-	{"Mehmet Yılmaz", "mehmet.yilmaz@initech.example", ""},
-	{"Peter Gibbons", "peter.gibbons@initech.example", "+1 512 555 0188"},
-	{"Samir Nagheenanajar", "samir.n@initech.example", ""},
-	{"Olusegun Adeyemi", "olusegun@umbrella-health.example", "+234 803 123 4567"},
-	{"Ingrid Larsen", "ingrid.larsen@umbrella-health.example", ""},
-	{"Fatima Haddad", "fatima.haddad@umbrella-health.example", "+971 50 123 4567"},
-	{"Dmitri Ivanov", "dmitri.ivanov@stark-logistics.example", ""},
-	{"Thabo Mbeki", "thabo@stark-logistics.example", "+27 82 123 4567"},
-	{"Lucía Fernández", "lucia.fernandez@example.com", ""},
-	{"Björn Andersson", "bjorn.andersson@example.se", "+46 70 123 45 67"},
-	{"Agnieszka Kowalczyk", "aga.kowalczyk@example.pl", ""},
-	{"Nguyễn Văn An", "an.nguyen@example.vn", "+84 91 234 56 78"},
-	{"Kim Min-jun", "minjun.kim@example.kr", ""},
-	{"Mateus Silva", "mateus.silva@example.com.br", "+55 11 91234 5678"},
-	{"Siobhán O'Brien", "siobhan.obrien@example.ie", ""},
-	{"Kwame Mensah", "kwame.mensah@example.com", "+233 24 123 4567"},
-	{"Zoë van der Berg", "zoe.vdberg@example.nl", ""},
-	{"Elif Öztürk", "elif.ozturk@example.com.tr", ""},
-	{"Olga Petrović", "olga.petrovic@example.rs", "+381 64 123 4567"},
-	{"Hiroshi Sato", "hiroshi.sato@example.jp", ""},
-	{"Emma Johnson", "emma.johnson@example.com", "+1 (212) 555-0147"},
-	{"Liam Murphy", "liam.murphy@example.com", ""},
-	{"Noah Williams", "noah.w@example.org", ""},
-	{"Ana Costa", "ana.costa@example.pt", "+351 912 345 678"},
-	{"Ravi Khan", "ravi.khan@example.co.uk", ""},
-	{"Jürgen Müller", "j.mueller@example.de", "+49 89 1234 5678"},
-	{"Ayşe Demir", "ayse.demir@example.com", ""},
+var personas = []persona{
+	{name: "Maria Schmidt", email: "maria.schmidt@example.com", tags: []string{"vip"}, timeZone: "Berlin", locale: "de"},
+	{name: "Maria Schmidt (phone)", phone: "+49 30 2345 6789"},
+	{name: "Maria S.", x: "@mariaschmidt"},
+	{name: "José García", email: "jose.garcia@example.com", locale: "es", timeZone: "Madrid"},
+	{name: "José García (phone)", phone: "+34 612 345 678"},
+	{name: "Pepe García", email: "pepe.garcia@example.org", notes: "Signs e-mails as José."},
+	{name: "Wei Li", email: "wei.li@globex.example", timeZone: "Asia/Shanghai"},
+	{name: "Wei Li (phone)", phone: "+86 138 0013 8000"},
+	{name: "weili_dev", x: "weili_dev"},
+	{name: "Aoife Murphy", email: "aoife.murphy@example.net", timeZone: "Dublin"},
+	{name: "Aoife Murphy (phone)", phone: "+353 87 123 4567"},
+	{name: "Aoife M", x: "@AoifeM_ie"},
+	{name: "John Smith", email: "john.smith@acme.example"},
+	{name: "John Smith", email: "jsmith1984@example.net", phone: "(415) 555-0134"},
 }
 
-func (l *loader) loadUsers() {
+// newUser is the persona as an end user; a profile with an e-mail address is
+// verified.
+func (p persona) newUser() (mergedesk.NewUser, error) {
+	nu := mergedesk.NewUser{Name: p.name, Email: p.email, Phone: p.phone, Verified: p.email != "",
+		TimeZone: p.timeZone, Tags: p.tags}
+	if p.notes != "" {
+		nu.Notes = ptr(p.notes)
+	}
+	if p.locale != "" {
+		loc := mergedesk.LocaleByName(p.locale)
+		if loc == nil {
+			return nu, fmt.Errorf("demo user %q: unknown locale %q", p.name, p.locale)
+		}
+		nu.LocaleID = loc.ID
+	}
+	if p.x != "" {
+		nu.Identities = []mergedesk.NewIdentity{{Type: mergedesk.IdentityTwitter, Value: p.x}}
+	}
+	return nu, nil
+}
+
+// Regular customers; addresses at an organization's domain join it, and org
+// names a membership written directly, for a customer whose address is private.
+var customers = []struct{ name, email, phone, org string }{
+	{"Søren Kierkegaard", "soren.k@acme.example", "", ""},
+	{"Łukasz Nowak", "lukasz.nowak@acme.example", "+48 601 234 567", ""},
+	{"Amélie Dubois", "amelie.dubois@acme.example", "", ""},
+	{"Chiara Rossi", "chiara.rossi@globex.example", "+39 347 123 4567", ""},
+	{"Yuki Tanaka", "yuki.tanaka@globex.example", "", ""},
+	{"Priya Sharma", "priya.sharma@globex.example", "+91 98765 43210", ""},
+	{"Mehmet Yılmaz", "mehmet.yilmaz@initech.example", "", ""},
+	{"Peter Gibbons", "peter.gibbons@initech.example", "+1 512 555 0188", ""},
+	{"Samir Nagheenanajar", "samir.n@initech.example", "", ""},
+	{"Olusegun Adeyemi", "olusegun@umbrella-health.example", "+234 803 123 4567", ""},
+	{"Ingrid Larsen", "ingrid.larsen@umbrella-health.example", "", ""},
+	{"Fatima Haddad", "fatima.haddad@umbrella-health.example", "+971 50 123 4567", ""},
+	{"Dmitri Ivanov", "dmitri.ivanov@stark-logistics.example", "", ""},
+	{"Thabo Mbeki", "thabo@stark-logistics.example", "+27 82 123 4567", ""},
+	{"Lucía Fernández", "lucia.fernandez@example.com", "", "Stark Logistics"},
+	{"Björn Andersson", "bjorn.andersson@example.se", "+46 70 123 45 67", ""},
+	{"Agnieszka Kowalczyk", "aga.kowalczyk@example.pl", "", ""},
+	{"Nguyễn Văn An", "an.nguyen@example.vn", "+84 91 234 56 78", ""},
+	{"Kim Min-jun", "minjun.kim@example.kr", "", ""},
+	{"Mateus Silva", "mateus.silva@example.com.br", "+55 11 91234 5678", ""},
+	{"Siobhán O'Brien", "siobhan.obrien@example.ie", "", ""},
+	{"Kwame Mensah", "kwame.mensah@example.com", "+233 24 123 4567", ""},
+	{"Zoë van der Berg", "zoe.vdberg@example.nl", "", ""},
+	{"Elif Öztürk", "elif.ozturk@example.com.tr", "", ""},
+	{"Olga Petrović", "olga.petrovic@example.rs", "+381 64 123 4567", ""},
+	{"Hiroshi Sato", "hiroshi.sato@example.jp", "", ""},
+	{"Emma Johnson", "emma.johnson@example.com", "+1 (212) 555-0147", ""},
+	{"Liam Murphy", "liam.murphy@example.com", "", ""},
+	{"Noah Williams", "noah.w@example.org", "", ""},
+	{"Ana Costa", "ana.costa@example.pt", "+351 912 345 678", ""},
+	{"Ravi Khan", "ravi.khan@example.co.uk", "", ""},
+	{"Jürgen Müller", "j.mueller@example.de", "+49 89 1234 5678", ""},
+	{"Ayşe Demir", "ayse.demir@example.com", "", ""},
+}
+
+func (l *loader) loadUsers() error {
 	for _, p := range personas {
-		p["verified"] = p["email"] != nil
-		if id := l.createUser(p); id != 0 {
-			l.users = append(l.users, id)
+		nu, err := p.newUser()
+		if err != nil {
+			return err
 		}
+		id, err := l.createUser(nu)
+		if err != nil {
+			return err
+		}
+		l.users = append(l.users, id)
 	}
+	type membership struct {
+		user int64
+		org  string
+	}
+	var direct []membership
 	for i, c := range customers {
-		u := map[string]any{"name": c.name, "email": c.email, "verified": i%4 != 3}
-		if c.phone != "" {
-			u["phone"] = c.phone
-		}
+		nu := mergedesk.NewUser{Name: c.name, Email: c.email, Phone: c.phone, Verified: i%4 != 3}
 		if i%5 == 0 {
-			u["tags"] = []string{"newsletter"}
+			nu.Tags = []string{"newsletter"}
 		}
-		if id := l.createUser(u); id != 0 {
-			l.users = append(l.users, id)
+		id, err := l.createUser(nu)
+		if err != nil {
+			return err
+		}
+		l.users = append(l.users, id)
+		if c.org != "" {
+			direct = append(direct, membership{id, c.org})
 		}
 	}
-	// A membership written directly, for a customer whose address is private.
-	var lucia struct{ Users []idOf }
-	l.call(http.MethodGet, "/users/search?query="+url.QueryEscape("email:lucia.fernandez@example.com"), nil, http.StatusOK, &lucia)
-	if l.err == nil && len(lucia.Users) == 1 {
-		l.call(http.MethodPost, "/organization_memberships", map[string]any{"organization_membership": map[string]any{
-			"user_id": lucia.Users[0].ID, "organization_id": l.orgs["Stark Logistics"]}}, http.StatusCreated, nil)
+	for _, m := range direct {
+		if _, err := l.db.CreateMembership(l.ctx, m.user, l.orgs[m.org], false, nil); err != nil {
+			return fmt.Errorf("demo membership of user %d in %q: %w", m.user, m.org, err)
+		}
 	}
+	return nil
 }
 
 // topic is a support request: a subject and the customer's first message.
@@ -320,52 +355,58 @@ var (
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
-// loadTickets creates current tickets through POST /tickets and moves them
-// through their life with PUT /tickets/{id}.
-func (l *loader) loadTickets(agents []int64) {
+// loadTickets creates current tickets and moves them through their life with
+// updates, as POST /tickets and PUT /tickets/{id} would.
+func (l *loader) loadTickets(agents []int64) error {
 	const n = 140
-	newcomers := []map[string]any{
-		{"name": "Hannah Becker", "email": "hannah.becker@example.de"},
-		{"name": "Oscar Lindqvist", "email": "oscar.lindqvist@example.se"},
-		{"name": "Isabella Rossi", "email": "isabella.rossi@example.it"},
-		{"email": "no-name-customer@example.com"}, // named after the address's local part
+	newcomers := []mergedesk.RequesterInput{
+		{Name: "Hannah Becker", Email: "hannah.becker@example.de"},
+		{Name: "Oscar Lindqvist", Email: "oscar.lindqvist@example.se"},
+		{Name: "Isabella Rossi", Email: "isabella.rossi@example.it"},
+		{Email: "no-name-customer@example.com"}, // named after the address's local part
 	}
-	for i := 0; i < n && l.err == nil; i++ {
+	for i := 0; i < n; i++ {
+		// The random draws keep their order: the same seed gives the same tickets.
 		tp := pick(l.rng, topics)
-		t := map[string]any{"subject": tp.subject, "type": tp.typ, "priority": pick(l.rng, priorities),
-			"comment": map[string]any{"body": tp.body}, "tags": []string{pick(l.rng, []string{"billing", "shipping", "account", "bug", "howto"})}}
-		switch {
-		case i < len(newcomers):
-			t["requester"] = newcomers[i] // inline requester: a new end user
-		default:
-			t["requester_id"] = pick(l.rng, l.users)
+		in := mergedesk.TicketInput{Subject: ptr(tp.subject), Type: set(tp.typ), Priority: set(pick(l.rng, priorities)),
+			Comment: &mergedesk.CommentInput{Body: tp.body},
+			Tags:    &[]string{pick(l.rng, []string{"billing", "shipping", "account", "bug", "howto"})}}
+		if i < len(newcomers) {
+			in.Requester = &newcomers[i] // inline requester: a new end user
+		} else {
+			in.RequesterID = ptr(pick(l.rng, l.users))
 		}
 		if i%9 == 0 {
-			t["collaborators"] = []any{pick(l.rng, l.users), map[string]any{"name": "Finance Team", "email": "finance@acme.example"}}
+			in.Collaborators = &[]mergedesk.CCRef{{UserID: pick(l.rng, l.users)},
+				{Name: "Finance Team", Email: "finance@acme.example"}} // an unknown address: a new end user
 		} else if i%13 == 0 {
-			t["collaborators"] = []any{"assistant@globex.example"}
+			in.Collaborators = &[]mergedesk.CCRef{{Email: "assistant@globex.example"}}
 		}
 		status := pick(l.rng, statuses)
 		if status != "new" {
-			t["assignee_id"] = pick(l.rng, agents)
+			in.AssigneeID = set(pick(l.rng, agents))
 		}
-		var out struct{ Ticket idOf }
-		l.call(http.MethodPost, "/tickets", map[string]any{"ticket": t}, http.StatusCreated, &out)
-		id := strconv.FormatInt(out.Ticket.ID, 10)
+		t, _, err := l.db.CreateTicket(l.ctx, in, l.writer())
+		if err != nil {
+			return fmt.Errorf("demo ticket %d: %w", i, err)
+		}
 		steps := map[string][]string{"pending": {"pending"}, "hold": {"hold"}, "solved": {"pending", "solved"},
 			"closed": {"solved", "closed"}}[status]
 		for _, st := range steps {
-			l.call(http.MethodPut, "/tickets/"+id, map[string]any{"ticket": map[string]any{"status": st,
-				"comment": map[string]any{"body": pick(l.rng, replies), "public": l.rng.IntN(4) != 0}}}, http.StatusOK, nil)
+			c := &mergedesk.CommentInput{Body: pick(l.rng, replies), Public: ptr(l.rng.IntN(4) != 0)}
+			if _, _, err := l.db.UpdateTicket(l.ctx, t.ID, mergedesk.TicketInput{Status: ptr(st), Comment: c}, l.writer()); err != nil {
+				return fmt.Errorf("demo ticket %d to %s: %w", t.ID, st, err)
+			}
 		}
 	}
+	return nil
 }
 
 // loadHistory imports closed tickets of the past two years, most of them
-// archived, through POST /imports/tickets.
-func (l *loader) loadHistory(agents []int64) {
+// archived, as POST /imports/tickets would.
+func (l *loader) loadHistory(agents []int64) error {
 	const n = 60
-	for i := 0; i < n && l.err == nil; i++ {
+	for i := 0; i < n; i++ {
 		tp := pick(l.rng, topics)
 		requester := pick(l.rng, l.users)
 		agent := pick(l.rng, agents)
@@ -376,19 +417,17 @@ func (l *loader) loadHistory(agents []int64) {
 		if i%10 == 9 {
 			status, archive = "solved", false
 		}
-		t := map[string]any{"subject": tp.subject, "type": tp.typ, "priority": pick(l.rng, priorities),
-			"status": status, "requester_id": requester, "assignee_id": agent, "tags": []string{"history"},
-			"created_at": created.Format(time.RFC3339), "updated_at": closed.Format(time.RFC3339),
-			"solved_at": solved.Format(time.RFC3339),
-			"comments": []map[string]any{
-				{"author_id": requester, "value": tp.body, "created_at": created.Format(time.RFC3339)},
-				{"author_id": agent, "value": pick(l.rng, replies), "created_at": created.Add(time.Hour).Format(time.RFC3339)},
-				{"author_id": requester, "value": "Thanks, that did the trick!", "created_at": solved.Format(time.RFC3339)},
+		in := mergedesk.TicketInput{Subject: ptr(tp.subject), Type: set(tp.typ), Priority: set(pick(l.rng, priorities)),
+			Status: ptr(status), RequesterID: ptr(requester), AssigneeID: set(agent), Tags: &[]string{"history"},
+			CreatedAt: ptr(created), UpdatedAt: ptr(closed), SolvedAt: ptr(solved),
+			Comments: []mergedesk.CommentInput{
+				{AuthorID: requester, Body: tp.body, CreatedAt: created},
+				{AuthorID: agent, Body: pick(l.rng, replies), CreatedAt: created.Add(time.Hour)},
+				{AuthorID: requester, Body: "Thanks, that did the trick!", CreatedAt: solved},
 			}}
-		path := "/imports/tickets"
-		if archive {
-			path += "?archive_immediately=true"
+		if _, err := l.db.ImportTicket(l.ctx, in, l.admin, archive); err != nil {
+			return fmt.Errorf("demo history ticket %d: %w", i, err)
 		}
-		l.call(http.MethodPost, path, map[string]any{"ticket": t}, http.StatusCreated, nil)
 	}
+	return nil
 }

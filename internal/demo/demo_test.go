@@ -68,3 +68,65 @@ func TestLoad(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadLikeTheAPI checks what the demo once got from loading through the API
+// and now asks the store for: tickets written by the admin through the "api"
+// channel, inline requesters and CCs by address becoming end users, profiles
+// on other channels, and a membership written directly.
+func TestLoadLikeTheAPI(t *testing.T) {
+	storetest.Run(t, testLoadLikeTheAPI)
+}
+
+func testLoadLikeTheAPI(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if _, err := demo.Load(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := db.UserIDByEmail(ctx, demo.AdminEmail)
+	if err != nil || admin == 0 {
+		t.Fatalf("admin = %d, %v", admin, err)
+	}
+	tk, err := db.Ticket(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Via.Channel != "api" || tk.SubmitterID != admin {
+		t.Errorf("ticket 1 via %q submitted by %d, want api and the admin %d", tk.Via.Channel, tk.SubmitterID, admin)
+	}
+	audits, _, err := db.TicketAudits(ctx, 1, mergedesk.Page{})
+	if err != nil || len(audits) == 0 || audits[0].AuthorID != admin || audits[0].Via.Channel != "api" {
+		t.Errorf("ticket 1 audits = %+v, %v; want the admin's, via api", audits, err)
+	}
+	for email, name := range map[string]string{
+		"hannah.becker@example.de":     "Hannah Becker",    // inline requester
+		"no-name-customer@example.com": "no-name-customer", // inline requester without a name
+		"finance@acme.example":         "Finance Team",     // CC by address
+		"assistant@globex.example":     "assistant",        // CC by bare address
+	} {
+		u, err := db.UserByEmail(ctx, email)
+		if err != nil || u == nil || u.Name != name || u.Role != mergedesk.RoleEndUser {
+			t.Errorf("user %s = %+v, %v; want end user %q", email, u, err, name)
+		}
+	}
+	maria, err := db.UserByEmail(ctx, "maria.schmidt@example.com")
+	if err != nil || maria == nil || mergedesk.LocaleByID(maria.LocaleID).Locale != "de" {
+		t.Errorf("Maria = %+v, %v; want locale de", maria, err)
+	}
+	x, _, err := db.Users(ctx, mergedesk.UserFilter{}, mergedesk.Page{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var twitter int
+	for _, u := range x {
+		if u.PrimaryIdentity(mergedesk.IdentityTwitter) != nil {
+			twitter++
+		}
+	}
+	if twitter != 3 {
+		t.Errorf("users with an X profile = %d, want 3", twitter)
+	}
+	lucia, err := db.UserByEmail(ctx, "lucia.fernandez@example.com")
+	if err != nil || lucia == nil || len(lucia.Memberships) != 1 || lucia.Memberships[0].OrganizationName != "Stark Logistics" {
+		t.Errorf("Lucía = %+v, %v; want a member of Stark Logistics", lucia, err)
+	}
+}
