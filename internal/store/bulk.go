@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -234,7 +233,7 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 	taken := map[string]bool{}
 	for typ, norms := range byType {
 		for c := range chunks(len(norms), bulkChunk) {
-			found, err := tx.queryIn(ctx, "SELECT value_norm FROM identities WHERE type = "+tx.ph(1)+" AND value_norm",
+			found, err := tx.queryIn(ctx, "SELECT value_norm FROM identities WHERE type = "+tx.db.dialect.ph(1)+" AND value_norm",
 				[]any{typ}, norms[c.lo:c.hi])
 			if err != nil {
 				return fmt.Errorf("check identities: %w", err)
@@ -326,14 +325,6 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 	if n == 0 {
 		return nil
 	}
-	if tx.db.dialect == dialectSQLite {
-		// Each multi-row INSERT keeps a statement journal so that a failing
-		// statement can be undone alone; in a temp file that doubles the write
-		// I/O of an import. In memory it costs a few pages per statement.
-		if _, err := tx.tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
-			return fmt.Errorf("temp_store: %w", err)
-		}
-	}
 	ids, err := tx.reserveUserIDs(ctx, n)
 	if err != nil {
 		return err
@@ -420,7 +411,7 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 	}
 	for c := range chunks(mrows, bulkChunk) {
 		q := `INSERT INTO memberships (user_id, organization_id, is_default, view_tickets, created_at, updated_at) VALUES ` +
-			tx.values(c.hi-c.lo, 6)
+			tx.db.dialect.values(c.hi-c.lo, 6)
 		if _, err := tx.tx.ExecContext(ctx, q, margs[c.lo*6:c.hi*6]...); err != nil {
 			return fmt.Errorf("insert memberships: %w", err)
 		}
@@ -441,11 +432,11 @@ type bulkInsert struct {
 
 func (b *bulkInsert) exec(ctx context.Context, rows int, args []any) (sql.Result, error) {
 	if rows != b.full {
-		return b.tx.tx.ExecContext(ctx, b.prefix+b.tx.values(rows, b.cols), args...)
+		return b.tx.tx.ExecContext(ctx, b.prefix+b.tx.db.dialect.values(rows, b.cols), args...)
 	}
 	if b.stmt == nil {
 		var err error
-		if b.stmt, err = b.tx.tx.PrepareContext(ctx, b.prefix+b.tx.values(rows, b.cols)); err != nil {
+		if b.stmt, err = b.tx.tx.PrepareContext(ctx, b.prefix+b.tx.db.dialect.values(rows, b.cols)); err != nil {
 			return nil, err
 		}
 	}
@@ -510,54 +501,11 @@ func chunks(n, size int) func(func(span) bool) {
 	}
 }
 
-// ph returns the placeholder of the n-th (1-based) argument. Bulk statements
-// are built with their final placeholders rather than through rebind, whose
-// cache would keep every distinct statement length forever.
-func (tx *Tx) ph(n int) string {
-	if tx.db.dialect == dialectPostgres {
-		return "$" + strconv.Itoa(n)
-	}
-	return "?"
-}
-
-// phs returns count comma-separated placeholders starting at argument from.
-func (tx *Tx) phs(from, count int) string {
-	var b strings.Builder
-	for i := range count {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(tx.ph(from + i))
-	}
-	return b.String()
-}
-
-// values returns "(…),(…)" for rows tuples of cols placeholders.
-func (tx *Tx) values(rows, cols int) string {
-	var b strings.Builder
-	b.Grow(rows * cols * 5)
-	for r := range rows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		b.WriteString(tx.phs(r*cols+1, cols))
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-// queryIn runs q+" IN (values)" and returns the first column. PostgreSQL gets
-// one array parameter (= ANY($n)), so the statement text and its plan are the
-// same for every batch; SQLite gets one placeholder per value.
+// queryIn runs q+" IN (values)" (in the dialect's form) and returns the first
+// column.
 func (tx *Tx) queryIn(ctx context.Context, q string, args []any, values []string) ([]string, error) {
-	if tx.db.dialect == dialectPostgres {
-		return tx.queryStrings(ctx, q+" = ANY("+tx.ph(len(args)+1)+")", append(args, values)...)
-	}
-	for _, v := range values {
-		args = append(args, v)
-	}
-	return tx.queryStrings(ctx, q+" IN ("+tx.phs(len(args)-len(values)+1, len(values))+")", args...)
+	q, args = tx.db.dialect.in(q, args, values)
+	return tx.queryStrings(ctx, q, args...)
 }
 
 func (tx *Tx) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
@@ -577,28 +525,11 @@ func (tx *Tx) queryStrings(ctx context.Context, q string, args ...any) ([]string
 	return out, rows.Err()
 }
 
-// reserveUserIDs returns n unused user ids, so that the multi-row INSERT knows
-// each row's id without relying on the order of RETURNING rows (which neither
-// database promises). PostgreSQL draws them from the identity sequence;
-// SQLite, whose writer holds the database lock for the whole transaction,
-// continues after the AUTOINCREMENT high-water mark (ids are never reused).
+// reserveUserIDs returns n unused user ids (dialect.reserveIDs).
 func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
-	ids := make([]int64, 0, n)
-	if tx.db.dialect == dialectPostgres {
-		rows, err := tx.tx.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence('users', 'id')) FROM generate_series(1, $1)", n)
-		ids, err = scanIDs(rows, err)
-		if err != nil {
-			return nil, fmt.Errorf("reserve user ids: %w", err)
-		}
-		return ids, nil
-	}
-	var base int64
-	if err := tx.tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
-		COALESCE((SELECT MAX(id) FROM users), 0))`).Scan(&base); err != nil {
+	ids, err := tx.db.dialect.reserveIDs(ctx, tx.tx, "users", n)
+	if err != nil {
 		return nil, fmt.Errorf("reserve user ids: %w", err)
-	}
-	for i := range n {
-		ids = append(ids, base+int64(i)+1)
 	}
 	return ids, nil
 }
@@ -608,25 +539,25 @@ func (tx *Tx) reserveUserIDs(ctx context.Context, n int) ([]int64, error) {
 // are copied back to the database once, by EndBulk. It does nothing on
 // PostgreSQL.
 func (db *DB) BeginBulk(ctx context.Context, mib int) error {
-	if db.dialect != dialectSQLite {
+	if !db.dialect.oneWriter() {
 		return nil
 	}
 	db.bulk.Store(true)
-	if mib <= 0 {
-		return nil
+	if q := db.dialect.cacheSizeSQL(mib); q != "" {
+		_, err := db.write.ExecContext(ctx, q)
+		return err
 	}
-	_, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -"+strconv.Itoa(mib*1024))
-	return err
+	return nil
 }
 
 // EndBulk checkpoints the whole WAL a bulk load wrote into the database, so the
 // load's cost is all paid (and measured) before it returns.
 func (db *DB) EndBulk(ctx context.Context) error {
-	if db.dialect != dialectSQLite {
+	if !db.dialect.oneWriter() {
 		return nil
 	}
 	defer db.bulk.Store(false)
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := db.write.ExecContext(ctx, db.dialect.checkpointSQL(true)); err != nil {
 		return fmt.Errorf("checkpoint after bulk load: %w", err)
 	}
 	return nil

@@ -52,8 +52,8 @@ func (db *DB) ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*
 	}
 	pm := prepareMessage(m, s.Phone.DefaultRegion)
 	var out *mergedesk.Received
-	if db.dialect == dialectSQLite {
-		// One writer: concurrent messages share transactions (groupcommit.go).
+	if db.dialect.oneWriter() {
+		// Concurrent messages share transactions (groupcommit.go).
 		out, err = db.receiveGrouped(ctx, pm)
 	} else {
 		for attempt := 0; attempt < maxReceiveAttempts; attempt++ {

@@ -43,7 +43,7 @@ func loadUsers(ctx context.Context, q querier, ids []int64) ([]*mergedesk.User, 
 		return []*mergedesk.User{}, nil
 	}
 	in, args := inArgs(ids)
-	if tx, ok := q.(*Tx); ok && tx.db.dialect == dialectPostgres {
+	if tx, ok := q.(*Tx); ok && tx.db.dialect.rowLocks() {
 		// A write that uses a user waits for a merge holding it (FOR UPDATE) and
 		// then reads the merge's result; ascending order avoids lock cycles.
 		locked, err := tx.query(ctx, "SELECT id FROM users WHERE id IN ("+in+") ORDER BY id"+tx.db.dialect.forShare(), args...)
