@@ -70,48 +70,16 @@ func (tx *Tx) Webhook(ctx context.Context, id string) (*mergedesk.Webhook, error
 
 // Webhooks lists webhooks in id (creation) order, one cursor page at a time.
 func (db *DB) Webhooks(ctx context.Context, p mergedesk.WebhookPage) ([]*mergedesk.Webhook, mergedesk.PageInfo, error) {
-	if p.Size <= 0 || p.Size > 100 {
-		p.Size = 100
-	}
-	q, args, backward := "SELECT "+webhookColumns+" FROM webhooks", []any{}, p.Before != ""
-	switch {
-	case backward:
-		q += " WHERE id < ? ORDER BY id DESC"
-		args = append(args, p.Before)
-	case p.After != "":
-		q += " WHERE id > ? ORDER BY id"
-		args = append(args, p.After)
-	default:
-		q += " ORDER BY id"
-	}
-	rows, err := db.r().query(ctx, q+" LIMIT ?", append(args, p.Size+1)...)
+	hs, info, err := paginate(ctx, db.r(), list{cols: webhookColumns, from: "webhooks"},
+		pageRequest[string]{size: p.Size, cursor: true, after: p.After, before: p.Before},
+		func(rows *sql.Rows) (*mergedesk.Webhook, error) { return scanWebhook(rows) })
 	if err != nil {
-		return nil, mergedesk.PageInfo{}, fmt.Errorf("list webhooks: %w", err)
+		return nil, info, fmt.Errorf("list webhooks: %w", err)
 	}
-	defer rows.Close()
-	out := []*mergedesk.Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, mergedesk.PageInfo{}, fmt.Errorf("scan webhook: %w", err)
-		}
-		out = append(out, w)
+	if hs == nil {
+		hs = []*mergedesk.Webhook{}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mergedesk.PageInfo{}, err
-	}
-	more := len(out) > p.Size
-	if more {
-		out = out[:p.Size]
-	}
-	var info mergedesk.PageInfo
-	if backward {
-		slices.Reverse(out)
-		info.HasMore, info.HasPrev = true, more
-	} else {
-		info.HasMore, info.HasPrev = more, p.After != ""
-	}
-	return out, info, nil
+	return hs, info, nil
 }
 
 // CreateWebhook creates a webhook with a new signing secret. Errors:
