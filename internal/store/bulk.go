@@ -99,38 +99,17 @@ func prepareRows(users []mergedesk.NewUser, s mergedesk.Settings) []bulkRow {
 	return rows
 }
 
-func prepareRow(nu *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
+func prepareRow(in *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
 	var r bulkRow
 	fail := func(err error) bulkRow { return bulkRow{err: err} }
-	name, err := checkName(nu.Name)
-	if err != nil {
+	nu := *in // Normalize writes; the caller's rows stay as given
+	if err := nu.Normalize(); err != nil {
 		return fail(err)
 	}
-	r.name = name
-	r.role = nu.Role
-	if r.role == "" {
-		r.role = mergedesk.RoleEndUser
+	if err := nu.CheckImport(); err != nil {
+		return fail(err)
 	}
-	if !validRole(r.role) {
-		return fail(mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", r.role))
-	}
-	r.locale = nu.LocaleID
-	if r.locale == 0 {
-		r.locale = 1
-	}
-	if mergedesk.LocaleByID(r.locale) == nil {
-		return fail(mergedesk.Invalid("locale_id", mergedesk.CodeInvalid, "Locale: %d is not a supported locale", r.locale))
-	}
-	r.tz = nu.TimeZone
-	if r.tz == "" {
-		r.tz = "UTC"
-	}
-	if mergedesk.IANATimeZone(r.tz) == "" {
-		return fail(mergedesk.Invalid("time_zone", mergedesk.CodeInvalid, "Time zone: %q is not a known time zone", r.tz))
-	}
-	if nu.Password != "" {
-		return fail(mergedesk.Invalid("password", mergedesk.CodeInvalid, "Password: cannot be set by a bulk import"))
-	}
+	r.name, r.role, r.locale, r.tz = nu.Name, nu.Role, nu.LocaleID, nu.TimeZone
 	region := s.Phone.DefaultRegion
 	if nu.SharedPhone && nu.Phone != "" {
 		p, err := identity.Phone(nu.Phone, region)
@@ -154,7 +133,7 @@ func prepareRow(nu *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
 	if nu.OrganizationID != nil {
 		r.orgID = *nu.OrganizationID
 	} else if nu.OrganizationName != nil {
-		r.orgName = strings.TrimSpace(*nu.OrganizationName)
+		r.orgName = *nu.OrganizationName
 	}
 
 	// Identities in CreateUser's order; the last one asking to be primary wins,

@@ -280,8 +280,4 @@ func touchUser(ctx context.Context, tx *Tx, id int64) error {
 	return err
 }
 
-func validRole(r string) bool {
-	return r == mergedesk.RoleEndUser || r == mergedesk.RoleAgent || r == mergedesk.RoleAdmin
-}
-
 var _ = time.Second
