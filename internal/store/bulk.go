@@ -191,15 +191,26 @@ func prepareRow(in *mergedesk.NewUser, s mergedesk.Settings) bulkRow {
 }
 
 // importRows writes the rows that survive the duplicate checks. res.Errors
-// already holds the validation errors.
+// already holds the validation errors; the steps below add theirs.
 func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.ImportResult) error {
-	live := func(i int) bool { return res.Errors[i] == nil }
+	if err := refuseTaken(ctx, tx, rows, res); err != nil {
+		return err
+	}
+	refuseClaimed(rows, res)
+	orgs, err := resolveOrganizations(ctx, tx, rows, res)
+	if err != nil {
+		return err
+	}
+	return insertRows(ctx, tx, rows, res, orgs)
+}
 
-	// Values other users already own.
+// refuseTaken refuses the live rows with an identity value or external id
+// another user already owns.
+func refuseTaken(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.ImportResult) error {
 	byType := map[string][]string{}
 	var exts []string
 	for i := range rows {
-		if !live(i) {
+		if res.Errors[i] != nil {
 			continue
 		}
 		for _, id := range rows[i].idents {
@@ -232,14 +243,19 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 		}
 	}
 	for i := range rows {
-		if live(i) {
+		if res.Errors[i] == nil {
 			res.Errors[i] = conflict(&rows[i], taken)
 		}
 	}
-	// Values an earlier row of the batch claims: the first row wins.
+	return nil
+}
+
+// refuseClaimed refuses the live rows with a value an earlier row of the batch
+// claims: the first row wins.
+func refuseClaimed(rows []bulkRow, res *mergedesk.ImportResult) {
 	claimed := map[string]bool{}
 	for i := range rows {
-		if !live(i) {
+		if res.Errors[i] != nil {
 			continue
 		}
 		if res.Errors[i] = conflict(&rows[i], claimed); res.Errors[i] != nil {
@@ -252,23 +268,55 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 			claimed["\x00ext\x00"+rows[i].extNorm.(string)] = true
 		}
 	}
+}
 
-	// Organizations: by id (must exist), by name (found or created), by domain.
+// bulkOrgs are the organizations the rows of a batch join.
+type bulkOrgs struct {
+	byName  map[string]int64 // NameNorm(name) -> id, found or created
+	domains map[string]int64 // email domain -> id (domainOrganizations)
+}
+
+// of returns the organization row r joins: by id, by name, or else by the
+// domain of its email identities; 0 for none.
+func (o bulkOrgs) of(r *bulkRow) int64 {
+	if r.orgID != 0 {
+		return r.orgID
+	}
+	if r.orgName != "" {
+		return o.byName[NameNorm(r.orgName)]
+	}
+	if !r.mapDomainsLater {
+		return 0
+	}
+	for _, ident := range r.idents {
+		if ident.typ == mergedesk.IdentityEmail {
+			if org := o.domains[strings.ToLower(ident.value[strings.LastIndexByte(ident.value, '@')+1:])]; org != 0 {
+				return org
+			}
+		}
+	}
+	return 0
+}
+
+// resolveOrganizations finds the organizations the live rows name: by id (a
+// row naming one that does not exist is refused), by name (found or created),
+// and the domain map for the rest.
+func resolveOrganizations(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.ImportResult) (bulkOrgs, error) {
+	orgs := bulkOrgs{byName: map[string]int64{}}
 	orgIDs := map[int64]bool{}
-	orgByName := map[string]int64{}
 	for i := range rows {
-		if !live(i) {
+		if res.Errors[i] != nil {
 			continue
 		}
 		if rows[i].orgID != 0 {
 			orgIDs[rows[i].orgID] = false
 		} else if n := rows[i].orgName; n != "" {
-			if _, ok := orgByName[NameNorm(n)]; !ok {
+			if _, ok := orgs.byName[NameNorm(n)]; !ok {
 				id, err := findOrCreateOrganization(ctx, tx, n)
 				if err != nil {
-					return err
+					return orgs, err
 				}
-				orgByName[NameNorm(n)] = id
+				orgs.byName[NameNorm(n)] = id
 			}
 		}
 	}
@@ -280,24 +328,30 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 		in, args := inArgs(ids)
 		found, err := scanIDs(tx.query(ctx, "SELECT id FROM organizations WHERE id IN ("+in+")", args...))
 		if err != nil {
-			return err
+			return orgs, err
 		}
 		for _, id := range found {
 			orgIDs[id] = true
 		}
 	}
-	domains, err := domainOrganizations(ctx, tx)
-	if err != nil {
-		return err
-	}
-
-	var n int
 	for i := range rows {
-		if live(i) {
+		if res.Errors[i] == nil {
 			if id := rows[i].orgID; id != 0 && !orgIDs[id] {
 				res.Errors[i] = mergedesk.Invalid("organization_id", mergedesk.CodeInvalid, "Organization %d does not exist", id)
-				continue
 			}
+		}
+	}
+	var err error
+	orgs.domains, err = domainOrganizations(ctx, tx)
+	return orgs, err
+}
+
+// insertRows inserts the live rows, their identities and their memberships
+// with multi-row INSERTs, and records each row's new id in res.IDs.
+func insertRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.ImportResult, orgs bulkOrgs) error {
+	var n int
+	for i := range rows {
+		if res.Errors[i] == nil {
 			n++
 		}
 	}
@@ -310,103 +364,91 @@ func importRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 	}
 	now := unix(tx.now)
 
-	const userCols = 19
-	insertUsers := &bulkInsert{tx: tx, cols: userCols, full: bulkChunk, prefix: `INSERT INTO users (id, name, name_norm,
+	const userCols, identCols, membershipCols = 19, 9, 6
+	users := &bulkInsert{tx: tx, cols: userCols, full: bulkChunk, what: "users", prefix: `INSERT INTO users (id, name, name_norm,
 		role, suspended, external_id, external_id_norm, locale_id, time_zone, shared_phone, tags, details, notes, alias,
 		signature, user_fields, remote_photo_url, created_at, updated_at) VALUES `}
-	defer insertUsers.close()
-	insertIdents := &bulkInsert{tx: tx, cols: 9, full: 2 * bulkChunk, prefix: `INSERT INTO identities (user_id, type,
+	defer users.close()
+	idents := &bulkInsert{tx: tx, cols: identCols, full: 2 * bulkChunk, what: "identities", prefix: `INSERT INTO identities (user_id, type,
 		value, value_norm, verified, is_primary, verification_method, created_at, updated_at) VALUES `}
-	defer insertIdents.close()
-	var (
-		uargs = make([]any, 0, bulkChunk*userCols)
-		urows int
-		iargs = make([]any, 0, 2*bulkChunk*9)
-		irows int
-		margs []any
-		mrows int
-	)
-	flushUsers := func() error {
-		if urows == 0 {
-			return nil
-		}
-		if _, err := insertUsers.exec(ctx, urows, uargs); err != nil {
-			return fmt.Errorf("insert users: %w", err)
-		}
-		uargs, urows = uargs[:0], 0
-		return nil
-	}
-	flushIdents := func() error {
-		if irows == 0 {
-			return nil
-		}
-		if _, err := insertIdents.exec(ctx, irows, iargs); err != nil {
-			return fmt.Errorf("insert identities: %w", err)
-		}
-		iargs, irows = iargs[:0], 0
-		return nil
-	}
+	defer idents.close()
+	members := &bulkInsert{tx: tx, cols: membershipCols, full: bulkChunk, what: "memberships", prefix: `INSERT INTO memberships (user_id,
+		organization_id, is_default, view_tickets, created_at, updated_at) VALUES `}
+	defer members.close()
 	next := 0
 	for i := range rows {
-		if !live(i) {
+		if res.Errors[i] != nil {
 			continue
 		}
 		r := &rows[i]
 		id := ids[next]
 		next++
 		res.IDs[i] = id
-		uargs = append(uargs, id, r.name, NameNorm(r.name), r.role, r.suspended, r.ext, r.extNorm, r.locale, r.tz,
-			r.shared, r.tags, r.details, r.notes, r.alias, r.sig, r.fields, r.photo, now, now)
-		if urows++; urows == bulkChunk {
-			if err := flushUsers(); err != nil {
+		if err := users.add(ctx, id, r.name, NameNorm(r.name), r.role, r.suspended, r.ext, r.extNorm, r.locale, r.tz,
+			r.shared, r.tags, r.details, r.notes, r.alias, r.sig, r.fields, r.photo, now, now); err != nil {
+			return err
+		}
+		for _, ident := range r.idents {
+			if err := idents.add(ctx, id, ident.typ, ident.value, ident.norm, ident.verified, ident.primary, ident.method, now, now); err != nil {
 				return err
 			}
 		}
-		org := r.orgID
-		if org == 0 && r.orgName != "" {
-			org = orgByName[NameNorm(r.orgName)]
-		}
-		for _, ident := range r.idents {
-			iargs = append(iargs, id, ident.typ, ident.value, ident.norm, ident.verified, ident.primary, ident.method, now, now)
-			if irows++; irows == 2*bulkChunk {
-				if err := flushIdents(); err != nil {
-					return err
-				}
-			}
-			if org == 0 && r.mapDomainsLater && ident.typ == mergedesk.IdentityEmail {
-				org = domains[strings.ToLower(ident.value[strings.LastIndexByte(ident.value, '@')+1:])]
-			}
-		}
-		if org != 0 {
-			margs = append(margs, id, org, true, true, now, now)
-			mrows++
+		if org := orgs.of(r); org != 0 {
+			members.later(id, org, true, true, now, now)
 		}
 	}
-	if err := flushUsers(); err != nil {
-		return err
-	}
-	if err := flushIdents(); err != nil {
-		return err
-	}
-	for c := range chunks(mrows, bulkChunk) {
-		q := `INSERT INTO memberships (user_id, organization_id, is_default, view_tickets, created_at, updated_at) VALUES ` +
-			tx.db.dialect.values(c.hi-c.lo, 6)
-		if _, err := tx.tx.ExecContext(ctx, q, margs[c.lo*6:c.hi*6]...); err != nil {
-			return fmt.Errorf("insert memberships: %w", err)
+	// Memberships go last: their rows refer to users and organizations.
+	for _, b := range []*bulkInsert{users, idents, members} {
+		if err := b.flush(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// bulkInsert runs a multi-row INSERT. The full-size statement is prepared once
-// per transaction: parsing a statement of thousands of placeholders costs more
-// than executing it on SQLite, whose driver does not cache statements.
+// bulkInsert collects rows for a multi-row INSERT and runs it every full rows.
+// The full-size statement is prepared once per transaction: parsing a
+// statement of thousands of placeholders costs more than executing it on a
+// driver that does not cache statements.
 type bulkInsert struct {
 	tx     *Tx
 	cols   int
-	full   int
-	prefix string
+	full   int    // rows per statement
+	what   string // the table, for errors
+	prefix string // "INSERT INTO ... VALUES "
 	stmt   *sql.Stmt
+	args   []any
+	rows   int
+}
+
+// add appends one row of b.cols values and runs the statement when it is full.
+func (b *bulkInsert) add(ctx context.Context, row ...any) error {
+	b.later(row...)
+	if b.rows == b.full {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// later appends one row without ever running the statement: flush runs every
+// full-size chunk, then the rest.
+func (b *bulkInsert) later(row ...any) {
+	if b.args == nil {
+		b.args = make([]any, 0, b.full*b.cols)
+	}
+	b.args = append(b.args, row...)
+	b.rows++
+}
+
+// flush inserts the rows collected so far.
+func (b *bulkInsert) flush(ctx context.Context) error {
+	for c := range chunks(b.rows, b.full) {
+		if _, err := b.exec(ctx, c.hi-c.lo, b.args[c.lo*b.cols:c.hi*b.cols]); err != nil {
+			return fmt.Errorf("insert %s: %w", b.what, err)
+		}
+	}
+	b.args, b.rows = b.args[:0], 0
+	return nil
 }
 
 func (b *bulkInsert) exec(ctx context.Context, rows int, args []any) (sql.Result, error) {
