@@ -374,10 +374,10 @@ func insertRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 		role, suspended, external_id, external_id_norm, locale_id, time_zone, shared_phone, tags, details, notes, alias,
 		signature, user_fields, remote_photo_url, created_at, updated_at) VALUES `}
 	defer users.close()
-	idents := &bulkInsert{tx: tx, cols: identCols, full: 2 * bulkChunk, what: "identities", prefix: `INSERT INTO identities (user_id, type,
+	idents := &bulkInsert{tx: tx, cols: identCols, full: 2 * bulkChunk, what: "identities", parent: users, prefix: `INSERT INTO identities (user_id, type,
 		value, value_norm, verified, is_primary, verification_method, created_at, updated_at) VALUES `}
 	defer idents.close()
-	members := &bulkInsert{tx: tx, cols: membershipCols, full: bulkChunk, what: "memberships", prefix: `INSERT INTO memberships (user_id,
+	members := &bulkInsert{tx: tx, cols: membershipCols, full: bulkChunk, what: "memberships", parent: idents, prefix: `INSERT INTO memberships (user_id,
 		organization_id, is_default, view_tickets, created_at, updated_at) VALUES `}
 	defer members.close()
 	next := 0
@@ -402,13 +402,8 @@ func insertRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 			members.later(id, org, true, true, now, now)
 		}
 	}
-	// Memberships go last: their rows refer to users and organizations.
-	for _, b := range []*bulkInsert{users, idents, members} {
-		if err := b.flush(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Flushing the memberships flushes the identities and users first.
+	return members.flush(ctx)
 }
 
 // bulkInsert collects rows for a multi-row INSERT and runs it every full rows.
@@ -421,6 +416,8 @@ type bulkInsert struct {
 	full   int    // rows per statement
 	what   string // the table, for errors
 	prefix string // "INSERT INTO ... VALUES "
+	// parent holds the rows this table's rows refer to: it is flushed first.
+	parent *bulkInsert
 	stmt   *sql.Stmt
 	args   []any
 	rows   int
@@ -445,8 +442,13 @@ func (b *bulkInsert) later(row ...any) {
 	b.rows++
 }
 
-// flush inserts the rows collected so far.
+// flush inserts the rows collected so far, after those of b.parent.
 func (b *bulkInsert) flush(ctx context.Context) error {
+	if b.parent != nil {
+		if err := b.parent.flush(ctx); err != nil {
+			return err
+		}
+	}
 	for c := range chunks(b.rows, b.full) {
 		if _, err := b.exec(ctx, c.hi-c.lo, b.args[c.lo*b.cols:c.hi*b.cols]); err != nil {
 			return fmt.Errorf("insert %s: %w", b.what, err)
