@@ -1,6 +1,12 @@
 package mergedesk
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Inbound channels (api.md §13). ChannelEmail is SMTP's; the others are what
 // POST /api/v2/channels/messages accepts.
@@ -13,14 +19,14 @@ var MessageChannels = []string{"voice", "sms", "whatsapp", "messaging", "x", "fa
 var SenderTypes = []string{IdentityPhone, IdentityEmail, IdentityTwitter,
 	IdentityFacebook, IdentityMessaging}
 
-const // MaxAttachmentBytes bounds one stored attachment; larger ones are skipped.
-MaxAttachmentBytes = 7 << 20
-
-const // MaxAttachments bounds the attachments stored per message.
-MaxAttachments = 20
-
-const // MaxMessageCCs bounds the CCs one message may add.
-MaxMessageCCs = 50
+const (
+	// MaxAttachmentBytes bounds one stored attachment; larger ones are skipped.
+	MaxAttachmentBytes = 7 << 20
+	// MaxAttachments bounds the attachments stored per message.
+	MaxAttachments = 20
+	// MaxMessageCCs bounds the CCs one message may add.
+	MaxMessageCCs = 50
+)
 
 // Contact is one party of an inbound message: an identity of type Type with
 // Value (any common format; normalised as api.md §3.3) and an optional display
@@ -88,4 +94,69 @@ type StoredAttachment struct {
 	ContentType string
 	Size        int64
 	CreatedAt   time.Time
+}
+
+// Normalize checks what a message needs to be recorded that needs no
+// database, and cleans it: NULs dropped from the text, the subject trimmed,
+// control characters dropped from display names. Errors: RecordInvalid
+// (InvalidValue, BlankValue or TooLong on channel, from, cc, body, ticket_id).
+func (m *InboundMessage) Normalize() error {
+	if m.Channel != ChannelEmail && !slices.Contains(MessageChannels, m.Channel) {
+		return Invalid("channel", CodeInvalid, "Channel: %q is not one of %s",
+			m.Channel, strings.Join(MessageChannels, ", "))
+	}
+	if err := checkContact(m.From, "from"); err != nil {
+		return err
+	}
+	if len(m.CC) > MaxMessageCCs {
+		return Invalid("cc", CodeTooLong, "Cc: at most %d entries", MaxMessageCCs)
+	}
+	for _, c := range m.CC {
+		if err := checkContact(c, "cc"); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(m.Body) == "" {
+		return Invalid("body", CodeBlank, "Body: cannot be blank")
+	}
+	if !utf8.ValidString(m.Body) || !utf8.ValidString(m.Subject) {
+		return Invalid("body", CodeInvalid, "Body: is not valid UTF-8")
+	}
+	if m.TicketID < 0 {
+		return Invalid("ticket_id", CodeInvalid, "Ticket: %d is not a ticket id", m.TicketID)
+	}
+	// PostgreSQL text cannot hold NUL; nothing else is rewritten.
+	m.Body = strings.ReplaceAll(m.Body, "\x00", "")
+	m.Subject = strings.TrimSpace(strings.ReplaceAll(m.Subject, "\x00", ""))
+	m.From.Name = cleanName(m.From.Name)
+	m.CC = slices.Clone(m.CC)
+	for i := range m.CC {
+		m.CC[i].Name = cleanName(m.CC[i].Name)
+	}
+	return nil
+}
+
+func checkContact(c Contact, field string) error {
+	label := FieldLabel(field)
+	if !slices.Contains(SenderTypes, c.Type) {
+		return Invalid(field, CodeInvalid, "%s: type %q is not one of %s", label, c.Type, strings.Join(SenderTypes, ", "))
+	}
+	if strings.TrimSpace(c.Value) == "" {
+		return Invalid(field, CodeBlank, "%s: value cannot be blank", label)
+	}
+	if strings.ContainsFunc(c.Value, unicode.IsControl) || !utf8.ValidString(c.Value) {
+		return Invalid(field, CodeInvalid, "%s: value contains control characters", label)
+	}
+	return nil
+}
+
+// cleanName drops control characters and invalid UTF-8 from a display name.
+func cleanName(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
 }

@@ -1,6 +1,11 @@
 package mergedesk
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Post is a community post with its computed counters.
 type Post struct {
@@ -76,4 +81,23 @@ type PostFilter struct {
 type CommentFilter struct {
 	PostID   *int64
 	AuthorID *int64
+}
+
+// Normalize trims np's title, defaults its status to "none" and checks both.
+// Errors: RecordInvalid (title BlankValue or TooLong; status InvalidValue).
+func (np *NewPost) Normalize() error {
+	np.Title = strings.TrimSpace(np.Title)
+	if np.Title == "" {
+		return Invalid("title", CodeBlank, "Title: cannot be blank")
+	}
+	if utf8.RuneCountInString(np.Title) > MaxTitleLen {
+		return Invalid("title", CodeTooLong, "Title: is too long (maximum is %d characters)", MaxTitleLen)
+	}
+	if np.Status == "" {
+		np.Status = "none"
+	}
+	if !slices.Contains(PostStatuses, np.Status) {
+		return Invalid("status", CodeInvalid, "Status: %q is not one of %s", np.Status, strings.Join(PostStatuses, ", "))
+	}
+	return nil
 }

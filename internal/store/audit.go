@@ -201,7 +201,8 @@ func (db *DB) TicketAuditCount(ctx context.Context, ticketID int64) (int, error)
 // paging only: p.Cursor is implied.
 func (db *DB) AllAudits(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error) {
 	p.Cursor = true
-	ids, info, err := pageSorted(ctx, db.r(), "audits", "ticket_id IN (SELECT id FROM tickets WHERE deleted = FALSE)", nil, p, "created_at")
+	ids, info, err := paginate(ctx, db.r(), list{from: "audits", where: "ticket_id IN (SELECT id FROM tickets WHERE deleted = FALSE)",
+		order: []string{"created_at"}}, idPage(p), scanID)
 	if err != nil {
 		return nil, info, fmt.Errorf("list audits: %w", err)
 	}

@@ -134,3 +134,32 @@ func TestImportUsersLargeBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestImportUsersManyIdentities imports users with more identities than the
+// statements' ratio of identity rows to user rows: identities must never be
+// inserted before the users they belong to.
+func TestImportUsersManyIdentities(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 700
+		in := make([]mergedesk.NewUser, n)
+		for i := range in {
+			in[i] = mergedesk.NewUser{Name: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("u%d@example.com", i)}
+			for j := range 4 {
+				in[i].Identities = append(in[i].Identities, mergedesk.NewIdentity{Type: mergedesk.IdentityEmail,
+					Value: fmt.Sprintf("u%d.%d@example.com", i, j)})
+			}
+		}
+		res, err := db.ImportUsers(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Created != n {
+			t.Fatalf("created %d, want %d", res.Created, n)
+		}
+		u, err := db.UserByEmail(ctx, "u699.3@example.com")
+		if err != nil || u.ID != res.IDs[699] || len(u.Identities) != 5 {
+			t.Fatalf("user 699 = %+v, %v; want id %d with 5 identities", u, err, res.IDs[699])
+		}
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
@@ -41,7 +40,7 @@ var errCaptureRace = errors.New("identity captured concurrently")
 // (InvalidValue, BlankValue on channel, from, body, cc, ticket_id;
 // UserSuspended on requester).
 func (db *DB) ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*mergedesk.Received, error) {
-	if err := checkMessage(&m); err != nil {
+	if err := m.Normalize(); err != nil {
 		return nil, err
 	}
 	// Identity normalisation is pure: done here, outside the write lock, with
@@ -52,8 +51,8 @@ func (db *DB) ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*
 	}
 	pm := prepareMessage(m, s.Phone.DefaultRegion)
 	var out *mergedesk.Received
-	if db.dialect == dialectSQLite {
-		// One writer: concurrent messages share transactions (groupcommit.go).
+	if db.dialect.oneWriter() {
+		// Concurrent messages share transactions (groupcommit.go).
 		out, err = db.receiveGrouped(ctx, pm)
 	} else {
 		for attempt := 0; attempt < maxReceiveAttempts; attempt++ {
@@ -71,57 +70,6 @@ func (db *DB) ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*
 		return nil, err
 	}
 	return out, nil
-}
-
-// checkMessage validates what needs no database and trims m.
-func checkMessage(m *mergedesk.InboundMessage) error {
-	if m.Channel != mergedesk.ChannelEmail && !slices.Contains(mergedesk.MessageChannels, m.Channel) {
-		return mergedesk.Invalid("channel", mergedesk.CodeInvalid, "Channel: %q is not one of %s",
-			m.Channel, strings.Join(mergedesk.MessageChannels, ", "))
-	}
-	if err := checkContact(m.From, "from"); err != nil {
-		return err
-	}
-	if len(m.CC) > mergedesk.MaxMessageCCs {
-		return mergedesk.Invalid("cc", mergedesk.CodeTooLong, "Cc: at most %d entries", mergedesk.MaxMessageCCs)
-	}
-	for _, c := range m.CC {
-		if err := checkContact(c, "cc"); err != nil {
-			return err
-		}
-	}
-	if strings.TrimSpace(m.Body) == "" {
-		return mergedesk.Invalid("body", mergedesk.CodeBlank, "Body: cannot be blank")
-	}
-	if !utf8.ValidString(m.Body) || !utf8.ValidString(m.Subject) {
-		return mergedesk.Invalid("body", mergedesk.CodeInvalid, "Body: is not valid UTF-8")
-	}
-	if m.TicketID < 0 {
-		return mergedesk.Invalid("ticket_id", mergedesk.CodeInvalid, "Ticket: %d is not a ticket id", m.TicketID)
-	}
-	// PostgreSQL text cannot hold NUL; nothing else is rewritten.
-	m.Body = strings.ReplaceAll(m.Body, "\x00", "")
-	m.Subject = strings.TrimSpace(strings.ReplaceAll(m.Subject, "\x00", ""))
-	m.From.Name = cleanName(m.From.Name)
-	m.CC = slices.Clone(m.CC)
-	for i := range m.CC {
-		m.CC[i].Name = cleanName(m.CC[i].Name)
-	}
-	return nil
-}
-
-func checkContact(c mergedesk.Contact, field string) error {
-	label := mergedesk.FieldLabel(field)
-	if !slices.Contains(mergedesk.SenderTypes, c.Type) {
-		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: type %q is not one of %s", label, c.Type, strings.Join(mergedesk.SenderTypes, ", "))
-	}
-	if strings.TrimSpace(c.Value) == "" {
-		return mergedesk.Invalid(field, mergedesk.CodeBlank, "%s: value cannot be blank", label)
-	}
-	if strings.ContainsFunc(c.Value, unicode.IsControl) || !utf8.ValidString(c.Value) {
-		return mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: value contains control characters", label)
-	}
-	return nil
 }
 
 // preparedMessage is a checked message with its contacts normalised.
@@ -539,17 +487,6 @@ func (db *DB) AttachmentContent(ctx context.Context, id int64) ([]byte, error) {
 		return nil, mergedesk.NotFound()
 	}
 	return b, err
-}
-
-// cleanName drops control characters and invalid UTF-8 from a display name.
-func cleanName(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s))
 }
 
 func truncateRunes(s string, n int) string {

@@ -9,15 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -28,7 +24,7 @@ var migrations embed.FS
 // DB is a Mergedesk database. For SQLite it holds two pools: one connection that
 // writes (transactions begin IMMEDIATE, so a read-then-write never fails half way
 // with "database is locked") and a pool of readers that WAL lets run alongside it.
-// For PostgreSQL both are the same pool.
+// For PostgreSQL both are the same pool (openPools, dialect.go).
 type DB struct {
 	dialect dialect
 	write   *sql.DB
@@ -74,62 +70,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func open(dsn string) (*DB, error) {
-	db := &DB{Now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db.dialect = dialectPostgres
-		p, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		p.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
-		p.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
-		p.SetConnMaxIdleTime(5 * time.Minute)
-		db.write, db.read = p, p
-	case strings.HasPrefix(dsn, "sqlite:"):
-		db.dialect = dialectSQLite
-		path := strings.TrimPrefix(dsn, "sqlite:")
-		if path == "" {
-			return nil, errors.New("open sqlite: empty path")
-		}
-		// busy_timeout: a reader waiting for a checkpoint, or a second process, waits
-		// instead of failing. synchronous(NORMAL) is durable in WAL mode except for the
-		// last transactions on power loss, never corrupting.
-		// temp_store(MEMORY): statement journals of large writes stay off disk.
-		// The writer keeps a larger page cache than each reader; together they stay
-		// well inside the server's memory budget.
-		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(2)"
-		// wal_autocheckpoint(0): the checkpointer goroutine copies the WAL back
-		// instead of whichever commit crosses the threshold (see checkpoints).
-		w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-32000)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-8000)&_pragma=query_only(1)")
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
-		n := max(4, 2*runtime.GOMAXPROCS(0))
-		r.SetMaxOpenConns(n)
-		r.SetMaxIdleConns(n)
-		r.SetConnMaxLifetime(0)
-		ck, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-2000)")
-		if err != nil {
-			w.Close()
-			r.Close()
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
-		ck.SetMaxOpenConns(1)
-		ck.SetConnMaxLifetime(0)
-		db.write, db.read, db.ckpt = w, r, ck
+	d, p, err := openPools(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{dialect: d, write: p.write, read: p.read, ckpt: p.ckpt,
+		Now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}
+	if db.ckpt != nil {
 		db.stopCkpt, db.ckptDone = make(chan struct{}), make(chan struct{})
 		go db.checkpoints()
-	default:
-		return nil, fmt.Errorf("unknown database %q: want sqlite:PATH or postgres://...", dsn)
 	}
 	return db, nil
 }
@@ -180,7 +129,7 @@ func (db *DB) checkpoints() {
 				continue // EndBulk checkpoints once, at the end of the load
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			db.ckpt.ExecContext(ctx, db.dialect.checkpointSQL(false))
 			cancel()
 		}
 	}
@@ -198,11 +147,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gd := goose.DialectSQLite3
-	if db.dialect == dialectPostgres {
-		gd = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(gd, db.write, sub)
+	p, err := goose.NewProvider(db.dialect.gooseDialect(), db.write, sub)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -251,7 +196,7 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // PostgreSQL needs none of this: pgx caches prepared statements itself.
 func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	db := tx.db
-	if db.dialect != dialectSQLite {
+	if !db.dialect.oneWriter() {
 		return nil
 	}
 	st, ok := db.wstmts.Load(q)
@@ -283,10 +228,10 @@ func (db *DB) prepareSeen(ctx context.Context, qs []string) {
 	}
 }
 
-// insert runs an INSERT ... RETURNING id and returns the id.
+// insert runs an INSERT that returns the new row's id, and returns the id.
 func (tx *Tx) insert(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64
-	err := tx.queryRow(ctx, q+" RETURNING id", args...).Scan(&id)
+	err := tx.queryRow(ctx, q+tx.db.dialect.returning("id"), args...).Scan(&id)
 	return id, err
 }
 

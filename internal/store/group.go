@@ -139,7 +139,7 @@ func updateGroup(ctx context.Context, tx *Tx, id int64, w mergedesk.GroupWrite) 
 		args = append(args, v)
 	}
 	if w.Name != nil && strings.TrimSpace(*w.Name) != "" {
-		name, err := checkName(*w.Name)
+		name, err := mergedesk.CheckName(*w.Name)
 		if err != nil {
 			return err
 		}

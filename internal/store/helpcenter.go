@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 )
@@ -102,23 +101,8 @@ func (db *DB) Posts(ctx context.Context, f mergedesk.PostFilter, p mergedesk.Pag
 // (title BlankValue or TooLong; status InvalidValue; author_id InvalidValue or
 // UserInactive).
 func (db *DB) CreatePost(ctx context.Context, np mergedesk.NewPost) (*mergedesk.Post, error) {
-	title := strings.TrimSpace(np.Title)
-	if title == "" {
-		return nil, mergedesk.Invalid("title", mergedesk.CodeBlank, "Title: cannot be blank")
-	}
-	if utf8.RuneCountInString(title) > mergedesk.MaxTitleLen {
-		return nil, mergedesk.Invalid("title", mergedesk.CodeTooLong, "Title: is too long (maximum is %d characters)", mergedesk.MaxTitleLen)
-	}
-	status := np.Status
-	if status == "" {
-		status = "none"
-	}
-	valid := false
-	for _, s := range mergedesk.PostStatuses {
-		valid = valid || s == status
-	}
-	if !valid {
-		return nil, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not one of %s", status, strings.Join(mergedesk.PostStatuses, ", "))
+	if err := np.Normalize(); err != nil {
+		return nil, err
 	}
 	var out *mergedesk.Post
 	err := db.Update(ctx, func(tx *Tx) error {
@@ -128,7 +112,7 @@ func (db *DB) CreatePost(ctx context.Context, np mergedesk.NewPost) (*mergedesk.
 		now := unix(tx.now)
 		id, err := tx.insert(ctx, `INSERT INTO posts (title, details, author_id, topic_id, status, pinned, featured, closed,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			title, np.Details, np.AuthorID, nullable(np.TopicID), status, np.Pinned, np.Featured, np.Closed, now, now)
+			np.Title, np.Details, np.AuthorID, nullable(np.TopicID), np.Status, np.Pinned, np.Featured, np.Closed, now, now)
 		if err != nil {
 			return fmt.Errorf("insert post: %w", err)
 		}

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
@@ -163,7 +160,10 @@ func (db *DB) Memberships(ctx context.Context, f mergedesk.MembershipFilter, p m
 	var info mergedesk.PageInfo
 	var err error
 	if f.UserID != nil {
-		ids, info, err = pageUserMembershipIDs(ctx, db.r(), strings.Join(where, " AND "), args, p)
+		l := userMemberships
+		l.where, l.args = strings.Join(where, " AND "), args
+		p.Desc = false // the user's order only
+		ids, info, err = paginate(ctx, db.r(), l, idPage(p), scanID)
 	} else {
 		ids, info, err = pageIDs(ctx, db.r(), "memberships m", strings.Join(where, " AND "), args, p)
 	}
@@ -181,66 +181,14 @@ func (db *DB) Memberships(ctx context.Context, f mergedesk.MembershipFilter, p m
 	return orderBy(ids, ms, func(m mergedesk.Membership) int64 { return m.ID }), info, nil
 }
 
-// membershipOrder is a user's membership order as one comparable row value.
-const membershipOrder = "(CASE WHEN m.is_default THEN 0 ELSE 1 END), o.name_norm, m.id"
-
-// pageUserMembershipIDs is pageIDs for the order of membershipOrder. A cursor
-// is still a membership id: the page continues after (or before) that row's
-// place in the order.
-func pageUserMembershipIDs(ctx context.Context, q querier, where string, args []any, p mergedesk.Page) ([]int64, mergedesk.PageInfo, error) {
-	if p.Size <= 0 || p.Size > 100 {
-		p.Size = 100
-	}
-	const from = " FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE "
-	var info mergedesk.PageInfo
-	if !p.Cursor {
-		if err := q.queryRow(ctx, "SELECT COUNT(*)"+from+where, args...).Scan(&info.Total); err != nil {
-			return nil, info, err
-		}
-		ids, err := scanIDs(q.query(ctx, "SELECT m.id"+from+where+" ORDER BY "+membershipOrder+" LIMIT ? OFFSET ?",
-			append(args, p.Size, p.Offset)...))
-		info.HasMore = p.Offset+len(ids) < info.Total
-		info.HasPrev = p.Offset > 0
-		return ids, info, err
-	}
-	forward := p.Before == 0
-	cmp, dir := ">", "ASC"
-	if !forward {
-		cmp, dir = "<", "DESC"
-	}
-	w, a := where, args
-	if c := max(p.After, p.Before); c > 0 {
-		var rank int
-		var name string
-		err := q.queryRow(ctx, "SELECT (CASE WHEN m.is_default THEN 0 ELSE 1 END), o.name_norm"+from+"m.id = ?", c).Scan(&rank, &name)
-		switch {
-		case err == nil:
-			w += " AND (" + membershipOrder + ") " + cmp + " (?, ?, ?)"
-			a = append(a, rank, name, c)
-		case errors.Is(err, sql.ErrNoRows):
-			// The cursor's membership is gone: fall back to id order around it.
-			w += " AND m.id " + cmp + " ?"
-			a = append(a, c)
-		default:
-			return nil, info, err
-		}
-	}
-	order := strings.ReplaceAll(membershipOrder, ",", " "+dir+",") + " " + dir
-	ids, err := scanIDs(q.query(ctx, "SELECT m.id"+from+w+" ORDER BY "+order+" LIMIT ?", append(a, p.Size+1)...))
-	if err != nil {
-		return nil, info, err
-	}
-	more := len(ids) > p.Size
-	if more {
-		ids = ids[:p.Size]
-	}
-	if forward {
-		info.HasMore, info.HasPrev = more, p.After > 0
-	} else {
-		slices.Reverse(ids)
-		info.HasMore, info.HasPrev = true, more
-	}
-	return ids, info, nil
+// userMemberships is the list of one user's memberships in that user's order:
+// the default first, then by organization name. A cursor whose membership is
+// gone continues in id order around it.
+var userMemberships = list{
+	from:       "memberships m JOIN organizations o ON o.id = m.organization_id",
+	key:        "m.id",
+	order:      []string{"(CASE WHEN m.is_default THEN 0 ELSE 1 END)", "o.name_norm"},
+	lostCursor: true,
 }
 
 // CreateMembership makes an active user a member of an organization (api.md

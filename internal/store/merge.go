@@ -136,7 +136,7 @@ func (db *DB) MergeUsers(ctx context.Context, sourceID, targetID, actorID int64,
 // merges of the same users serialise instead of deadlocking. Unknown ids are
 // left to the caller's RecordNotFound.
 func lockUsers(ctx context.Context, tx *Tx, ids ...int64) error {
-	if tx.db.dialect != dialectPostgres {
+	if !tx.db.dialect.rowLocks() {
 		return nil
 	}
 	in, args := inArgs(ids)
@@ -156,7 +156,7 @@ func lockUsers(ctx context.Context, tx *Tx, ids ...int64) error {
 // merge's statements and leave a merge audit without its requester change, or
 // a record whose counts disagree with its audits (M8, M9).
 func lockMergeTickets(ctx context.Context, tx *Tx, sourceID int64) error {
-	if tx.db.dialect != dialectPostgres {
+	if !tx.db.dialect.rowLocks() {
 		return nil
 	}
 	rows, err := tx.query(ctx, `SELECT id FROM tickets WHERE deleted = FALSE AND (requester_id = ?

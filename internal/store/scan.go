@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"sort"
@@ -104,61 +103,6 @@ func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
-}
-
-// pageIDs reads one page of ids from "SELECT id FROM from WHERE where", ordered
-// by id (descending when p.Desc).
-func pageIDs(ctx context.Context, q querier, from, where string, args []any, p mergedesk.Page) ([]int64, mergedesk.PageInfo, error) {
-	if p.Size <= 0 || p.Size > 100 {
-		p.Size = 100
-	}
-	if where == "" {
-		where = "1=1"
-	}
-	var info mergedesk.PageInfo
-	base := "SELECT id FROM " + from + " WHERE " + where
-	if !p.Cursor {
-		if err := q.queryRow(ctx, "SELECT COUNT(*) FROM "+from+" WHERE "+where, args...).Scan(&info.Total); err != nil {
-			return nil, info, err
-		}
-		dir := "ASC"
-		if p.Desc {
-			dir = "DESC"
-		}
-		ids, err := scanIDs(q.query(ctx, base+" ORDER BY id "+dir+" LIMIT ? OFFSET ?", append(args, p.Size, p.Offset)...))
-		info.HasMore = p.Offset+len(ids) < info.Total
-		info.HasPrev = p.Offset > 0
-		return ids, info, err
-	}
-	// Cursor: "forward" is the list's own order.
-	forward := p.Before == 0
-	gt, dir := ">", "ASC"
-	if p.Desc == forward { // descending list read forward, or ascending list read backward
-		gt, dir = "<", "DESC"
-	}
-	w := base
-	a := args
-	if c := max(p.After, p.Before); c > 0 {
-		w += " AND id " + gt + " ?"
-		a = append(a, c)
-	}
-	ids, err := scanIDs(q.query(ctx, w+" ORDER BY id "+dir+" LIMIT ?", append(a, p.Size+1)...))
-	if err != nil {
-		return nil, info, err
-	}
-	more := len(ids) > p.Size
-	if more {
-		ids = ids[:p.Size]
-	}
-	if forward {
-		info.HasMore, info.HasPrev = more, p.After > 0
-	} else {
-		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
-			ids[i], ids[j] = ids[j], ids[i]
-		}
-		info.HasMore, info.HasPrev = true, more
-	}
-	return ids, info, nil
 }
 
 // orderBy returns ids re-ordered like want (rows from IN queries come unordered).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
@@ -189,63 +188,14 @@ func (db *DB) Tickets(ctx context.Context, f mergedesk.TicketFilter, p mergedesk
 		where = append(where, "id IN (SELECT ticket_id FROM ticket_ccs WHERE user_id = ? AND kind = 'cc')")
 		args = append(args, *f.CCUserID)
 	}
-	ids, info, err := pageSorted(ctx, db.r(), "tickets", strings.Join(where, " AND "), args, p, ticketSorts[f.SortBy])
+	l := list{from: "tickets", where: strings.Join(where, " AND "), args: args}
+	if sort := ticketSorts[f.SortBy]; sort != "" {
+		l.order = []string{sort}
+	}
+	ids, info, err := paginate(ctx, db.r(), l, idPage(p), scanID)
 	if err != nil {
 		return nil, info, fmt.Errorf("list tickets: %w", err)
 	}
 	ts, err := loadTickets(ctx, db.r(), ids)
 	return ts, info, err
-}
-
-// pageSorted is pageIDs for a list ordered by (expr, id), both in the same
-// direction. expr is an expression over table's columns; "" means id alone. Cursors
-// stay ids: the position of a cursor row is looked up with a subquery, so a
-// keyset comparison works for every sort.
-func pageSorted(ctx context.Context, q querier, table, where string, args []any, p mergedesk.Page, expr string) ([]int64, mergedesk.PageInfo, error) {
-	if expr == "" {
-		return pageIDs(ctx, q, table, where, args, p)
-	}
-	if p.Size <= 0 || p.Size > 100 {
-		p.Size = 100
-	}
-	var info mergedesk.PageInfo
-	base := "SELECT id FROM " + table + " WHERE " + where
-	if !p.Cursor {
-		if err := q.queryRow(ctx, "SELECT COUNT(*) FROM "+table+" WHERE "+where, args...).Scan(&info.Total); err != nil {
-			return nil, info, err
-		}
-		dir := "ASC"
-		if p.Desc {
-			dir = "DESC"
-		}
-		ids, err := scanIDs(q.query(ctx, base+" ORDER BY "+expr+" "+dir+", id "+dir+" LIMIT ? OFFSET ?", append(args, p.Size, p.Offset)...))
-		info.HasMore = p.Offset+len(ids) < info.Total
-		info.HasPrev = p.Offset > 0
-		return ids, info, err
-	}
-	forward := p.Before == 0
-	gt, dir := ">", "ASC"
-	if p.Desc == forward {
-		gt, dir = "<", "DESC"
-	}
-	w, a := base, slices.Clone(args)
-	if c := max(p.After, p.Before); c > 0 {
-		w += " AND (" + expr + ", id) " + gt + " ((SELECT " + expr + " FROM " + table + " WHERE id = ?), ?)"
-		a = append(a, c, c)
-	}
-	ids, err := scanIDs(q.query(ctx, w+" ORDER BY "+expr+" "+dir+", id "+dir+" LIMIT ?", append(a, p.Size+1)...))
-	if err != nil {
-		return nil, info, err
-	}
-	more := len(ids) > p.Size
-	if more {
-		ids = ids[:p.Size]
-	}
-	if forward {
-		info.HasMore, info.HasPrev = more, p.After > 0
-	} else {
-		slices.Reverse(ids)
-		info.HasMore, info.HasPrev = true, more
-	}
-	return ids, info, nil
 }

@@ -143,6 +143,40 @@ func updateTicket(ctx context.Context, tx *Tx, id int64, in mergedesk.TicketInpu
 // events of the write, without storing anything but new users (inline requesters
 // and CCs by unknown email).
 func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.TicketChange, error) {
+	c := newTicketChange(tx, prev, in, w)
+	t := c.Ticket
+	requester, err := applyPeople(ctx, tx, c, in, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.ApplyFields(in); err != nil {
+		return nil, err
+	}
+	if err := applyOrganization(ctx, tx, c, requester, in); err != nil {
+		return nil, err
+	}
+	if err := applyCCs(ctx, tx, t, in); err != nil {
+		return nil, err
+	}
+	var comment *mergedesk.Event
+	if in.Comment != nil {
+		ev, err := commentEventOf(ctx, tx, *in.Comment, w.ActorID, true)
+		if err != nil {
+			return nil, err
+		}
+		comment = &ev
+		if c.Create {
+			t.Description, t.IsPublic = ev.Fields["body"].(string), ev.Fields["public"].(bool)
+		}
+	}
+	c.Audit.Events = changeEvents(prev, t, comment)
+	return c, nil
+}
+
+// newTicketChange starts the change of a ticket: a new ticket with its
+// defaults when prev is nil, otherwise a copy of prev that the steps of
+// prepareTicket can edit.
+func newTicketChange(tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w mergedesk.TicketWriter) *mergedesk.TicketChange {
 	create := prev == nil
 	var t mergedesk.Ticket
 	if create {
@@ -157,11 +191,15 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in merge
 		t.FollowerIDs = slices.Clone(prev.FollowerIDs)
 		t.UpdatedAt = tx.now
 	}
-	c := &mergedesk.TicketChange{Create: create, Previous: prev, Ticket: &t, ActorID: w.ActorID, Via: w.Via,
+	return &mergedesk.TicketChange{Create: create, Previous: prev, Ticket: &t, ActorID: w.ActorID, Via: w.Via,
 		Audit: &mergedesk.Audit{AuthorID: w.ActorID, CreatedAt: tx.now, Via: w.Via,
 			Metadata: []byte(DefaultAuditMetadata), Events: []mergedesk.Event{}}}
+}
 
-	// Requester and submitter.
+// applyPeople sets the requester (inline, by id, required on a create) and, on
+// a create, a submitter other than the writer. It returns the requester when
+// the input named one.
+func applyPeople(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.User, error) {
 	var requester *mergedesk.User
 	var err error
 	switch {
@@ -169,127 +207,76 @@ func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in merge
 		requester, err = inlineRequester(ctx, tx, *in.Requester)
 	case in.RequesterID != nil && *in.RequesterID > 0:
 		requester, err = ticketUser(ctx, tx, *in.RequesterID, "requester_id")
-	case create:
+	case c.Create:
 		err = mergedesk.Invalid("requester_id", mergedesk.CodeBlank, "Requester: cannot be blank")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if requester != nil {
-		t.RequesterID = requester.ID
+		c.Ticket.RequesterID = requester.ID
 	}
-	if create && in.SubmitterID != nil && *in.SubmitterID > 0 && *in.SubmitterID != w.ActorID {
+	if c.Create && in.SubmitterID != nil && *in.SubmitterID > 0 && *in.SubmitterID != w.ActorID {
 		u, err := ticketUser(ctx, tx, *in.SubmitterID, "submitter_id")
 		if err != nil {
 			return nil, err
 		}
-		t.SubmitterID = u.ID
+		c.Ticket.SubmitterID = u.ID
 	}
+	return requester, nil
+}
 
-	// Plain properties.
-	if in.Subject != nil {
-		t.Subject = strings.TrimSpace(*in.Subject)
-	}
-	if in.ExternalID != nil {
-		t.ExternalID = trimmedPtr(*in.ExternalID)
-	}
-	if in.Type != nil {
-		if t.Type, err = enumValue("type", *in.Type, mergedesk.TicketTypes); err != nil {
-			return nil, err
-		}
-	}
-	if in.Priority != nil {
-		if t.Priority, err = enumValue("priority", *in.Priority, mergedesk.TicketPriorities); err != nil {
-			return nil, err
-		}
-	}
-	if in.Status != nil && *in.Status != "" {
-		if !slices.Contains(mergedesk.TicketStatuses, *in.Status) {
-			return nil, mergedesk.Invalid("status", mergedesk.CodeInvalid, "Status: %q is not a valid status", *in.Status)
-		}
-		t.Status = *in.Status
-	}
-	if in.AssigneeID != nil {
-		t.AssigneeID = *in.AssigneeID
-	}
-	if in.GroupID != nil {
-		t.GroupID = *in.GroupID
-	}
-	if in.Tags != nil {
-		t.Tags = mergedesk.NormTags(*in.Tags)
-	}
-	for _, f := range in.CustomFields {
-		i := slices.IndexFunc(t.CustomFields, func(e mergedesk.CustomField) bool { return e.ID == f.ID })
-		if i < 0 {
-			t.CustomFields = append(t.CustomFields, f)
-		} else {
-			t.CustomFields[i].Value = f.Value
-		}
-	}
-
-	// Organization: the requester's default on a create; if given, one of the
-	// requester's organizations. A later requester change keeps it (M12).
+// applyOrganization sets the ticket's organization: the requester's default on
+// a create; if given, one of the requester's organizations. A later requester
+// change keeps it (M12). A new ticket without a group is then routed to the
+// organization's group (api.md §5), before the hook, so triggers see it.
+func applyOrganization(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, requester *mergedesk.User, in mergedesk.TicketInput) error {
+	t := c.Ticket
 	switch {
 	case in.OrganizationID != nil && *in.OrganizationID != nil:
 		if requester == nil {
+			var err error
 			if requester, err = loadUser(ctx, tx, t.RequesterID); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		oid := **in.OrganizationID
 		if !slices.ContainsFunc(requester.Memberships, func(m mergedesk.Membership) bool { return m.OrganizationID == oid }) {
-			return nil, mergedesk.Invalid("organization_id", mergedesk.CodeInvalid,
+			return mergedesk.Invalid("organization_id", mergedesk.CodeInvalid,
 				"Organization: %d is not one of the requester's (user %d) organizations", oid, requester.ID)
 		}
 		t.OrganizationID = &oid
 	case in.OrganizationID != nil:
 		t.OrganizationID = nil
-	case create:
+	case c.Create:
 		t.OrganizationID = requester.DefaultOrganizationID()
 	}
-	// Routing (api.md §5): before the hook, so triggers see it.
-	if create && in.GroupID == nil && t.OrganizationID != nil {
+	if c.Create && in.GroupID == nil && t.OrganizationID != nil {
 		var g int64Null
 		if err := tx.queryRow(ctx, "SELECT group_id FROM organizations WHERE id = ?", *t.OrganizationID).Scan(&g); err == nil && g.Valid {
 			t.GroupID = &g.Int64
 		}
 	}
-	// An assignee set on a new ticket opens it.
-	if t.Status == "new" && in.AssigneeID != nil && *in.AssigneeID != nil {
-		t.Status = "open"
-	}
+	return nil
+}
 
-	// CCs and followers.
-	if err := applyCCs(ctx, tx, &t, in); err != nil {
-		return nil, err
+// changeEvents are the audit events of a change from prev to t: the comment
+// first, then one per changed property, then the CC and follower lists.
+func changeEvents(prev, t *mergedesk.Ticket, comment *mergedesk.Event) []mergedesk.Event {
+	events := []mergedesk.Event{}
+	if comment != nil {
+		events = append(events, *comment)
 	}
-
-	// Comment.
-	var commentEvent *mergedesk.Event
-	if in.Comment != nil {
-		ev, err := commentEventOf(ctx, tx, *in.Comment, w.ActorID, true)
-		if err != nil {
-			return nil, err
-		}
-		commentEvent = &ev
-		if create {
-			t.Description, t.IsPublic = ev.Fields["body"].(string), ev.Fields["public"].(bool)
-		}
-	}
-
-	if commentEvent != nil {
-		c.Audit.Events = append(c.Audit.Events, *commentEvent)
-	}
-	c.Audit.Events = append(c.Audit.Events, propertyEvents(prev, &t)...)
+	events = append(events, propertyEvents(prev, t)...)
 	if !slices.Equal(ccsOf(prev, false), t.EmailCCIDs) {
-		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventEmailCcChange, Fields: map[string]any{
+		events = append(events, mergedesk.Event{Type: mergedesk.EventEmailCcChange, Fields: map[string]any{
 			"previous_email_ccs": idStrings(ccsOf(prev, false)), "current_email_ccs": idStrings(t.EmailCCIDs)}})
 	}
 	if !slices.Equal(ccsOf(prev, true), t.FollowerIDs) {
-		c.Audit.Events = append(c.Audit.Events, mergedesk.Event{Type: mergedesk.EventFollowerChange, Fields: map[string]any{
+		events = append(events, mergedesk.Event{Type: mergedesk.EventFollowerChange, Fields: map[string]any{
 			"previous_followers": idStrings(ccsOf(prev, true)), "current_followers": idStrings(t.FollowerIDs)}})
 	}
-	return c, nil
+	return events
 }
 
 // finishTicket runs the hook, checks references, and stores the ticket, its CCs
@@ -695,24 +682,4 @@ func unixPtr(t *time.Time) any {
 		return nil
 	}
 	return unix(*t)
-}
-
-func trimmedPtr(p *string) *string {
-	if p == nil || strings.TrimSpace(*p) == "" {
-		return nil
-	}
-	v := strings.TrimSpace(*p)
-	return &v
-}
-
-// enumValue validates an optional enum; "" and nil clear it.
-func enumValue(field string, v *string, allowed []string) (*string, error) {
-	if v == nil || *v == "" {
-		return nil, nil
-	}
-	s := strings.ToLower(*v)
-	if !slices.Contains(allowed, s) {
-		return nil, mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not valid", mergedesk.FieldLabel(field), *v)
-	}
-	return &s, nil
 }

@@ -43,7 +43,7 @@ func loadUsers(ctx context.Context, q querier, ids []int64) ([]*mergedesk.User, 
 		return []*mergedesk.User{}, nil
 	}
 	in, args := inArgs(ids)
-	if tx, ok := q.(*Tx); ok && tx.db.dialect == dialectPostgres {
+	if tx, ok := q.(*Tx); ok && tx.db.dialect.rowLocks() {
 		// A write that uses a user waits for a merge holding it (FOR UPDATE) and
 		// then reads the merge's result; ascending order avoids lock cycles.
 		locked, err := tx.query(ctx, "SELECT id FROM users WHERE id IN ("+in+") ORDER BY id"+tx.db.dialect.forShare(), args...)
@@ -278,10 +278,6 @@ func inactiveError(field string, u *mergedesk.User) error {
 func touchUser(ctx context.Context, tx *Tx, id int64) error {
 	_, err := tx.exec(ctx, "UPDATE users SET updated_at = ? WHERE id = ?", unix(tx.now), id)
 	return err
-}
-
-func validRole(r string) bool {
-	return r == mergedesk.RoleEndUser || r == mergedesk.RoleAgent || r == mergedesk.RoleAdmin
 }
 
 var _ = time.Second

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/identity"
@@ -29,45 +28,11 @@ func (db *DB) CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.
 // NameNorm is the form names are matched and sorted by.
 func NameNorm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// checkName trims a user, organization or group name and refuses a blank or
-// overlong one.
-func checkName(raw string) (string, error) {
-	name := strings.TrimSpace(raw)
-	if name == "" {
-		return "", mergedesk.Invalid("name", mergedesk.CodeBlank, "Name: cannot be blank")
-	}
-	if utf8.RuneCountInString(name) > mergedesk.MaxNameLen {
-		return "", mergedesk.Invalid("name", mergedesk.CodeTooLong, "Name: is too long (maximum is %d characters)", mergedesk.MaxNameLen)
-	}
-	return name, nil
-}
-
 func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.User, error) {
-	name, err := checkName(nu.Name)
-	if err != nil {
+	if err := nu.Normalize(); err != nil {
 		return nil, err
 	}
-	role := nu.Role
-	if role == "" {
-		role = mergedesk.RoleEndUser
-	}
-	if !validRole(role) {
-		return nil, mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", role)
-	}
-	locale := nu.LocaleID
-	if locale == 0 {
-		locale = 1
-	}
-	if mergedesk.LocaleByID(locale) == nil {
-		return nil, mergedesk.Invalid("locale_id", mergedesk.CodeInvalid, "Locale: %d is not a supported locale", locale)
-	}
-	tz := nu.TimeZone
-	if tz == "" {
-		tz = "UTC"
-	}
-	if mergedesk.IANATimeZone(tz) == "" {
-		return nil, mergedesk.Invalid("time_zone", mergedesk.CodeInvalid, "Time zone: %q is not a known time zone", tz)
-	}
+	name, role, locale, tz := nu.Name, nu.Role, nu.LocaleID, nu.TimeZone
 	s, err := tx.settings(ctx)
 	if err != nil {
 		return nil, err
@@ -106,7 +71,7 @@ func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.U
 	region := s.Phone.DefaultRegion
 	// Organization first, so domain mapping does not add a second one.
 	orgID := nu.OrganizationID
-	if orgID == nil && nu.OrganizationName != nil && strings.TrimSpace(*nu.OrganizationName) != "" {
+	if orgID == nil && nu.OrganizationName != nil {
 		oid, err := findOrCreateOrganization(ctx, tx, *nu.OrganizationName)
 		if err != nil {
 			return nil, err
@@ -198,7 +163,7 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate)
 		args = append(args, v)
 	}
 	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" { // "" means no change (api.md §1.3)
-		name, err := checkName(*upd.Name)
+		name, err := mergedesk.CheckName(*upd.Name)
 		if err != nil {
 			return err
 		}
@@ -206,7 +171,7 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate)
 		col("name_norm", NameNorm(name))
 	}
 	if upd.Role != nil && *upd.Role != u.Role {
-		if !validRole(*upd.Role) {
+		if !mergedesk.ValidRole(*upd.Role) {
 			return mergedesk.Invalid("role", mergedesk.CodeInvalid, "Role: %q is not a valid role", *upd.Role)
 		}
 		col("role", *upd.Role)

@@ -8,21 +8,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/mergedesk/mergedesk"
-)
-
-// Webhook values (api.md §10.2).
-var (
-	WebhookMethods       = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
-	WebhookFormats       = []string{"json", "xml", "form_encoded"}
-	WebhookStatuses      = []string{"active", "inactive"}
-	WebhookAuthTypes     = []string{"basic_auth", "bearer_token"}
-	WebhookSubscriptions = []string{"conditional_ticket_events"}
 )
 
 const webhookColumns = `id, name, description, endpoint, http_method, request_format, status, subscriptions, auth_type,
@@ -70,48 +58,16 @@ func (tx *Tx) Webhook(ctx context.Context, id string) (*mergedesk.Webhook, error
 
 // Webhooks lists webhooks in id (creation) order, one cursor page at a time.
 func (db *DB) Webhooks(ctx context.Context, p mergedesk.WebhookPage) ([]*mergedesk.Webhook, mergedesk.PageInfo, error) {
-	if p.Size <= 0 || p.Size > 100 {
-		p.Size = 100
-	}
-	q, args, backward := "SELECT "+webhookColumns+" FROM webhooks", []any{}, p.Before != ""
-	switch {
-	case backward:
-		q += " WHERE id < ? ORDER BY id DESC"
-		args = append(args, p.Before)
-	case p.After != "":
-		q += " WHERE id > ? ORDER BY id"
-		args = append(args, p.After)
-	default:
-		q += " ORDER BY id"
-	}
-	rows, err := db.r().query(ctx, q+" LIMIT ?", append(args, p.Size+1)...)
+	hs, info, err := paginate(ctx, db.r(), list{cols: webhookColumns, from: "webhooks"},
+		pageRequest[string]{size: p.Size, cursor: true, after: p.After, before: p.Before},
+		func(rows *sql.Rows) (*mergedesk.Webhook, error) { return scanWebhook(rows) })
 	if err != nil {
-		return nil, mergedesk.PageInfo{}, fmt.Errorf("list webhooks: %w", err)
+		return nil, info, fmt.Errorf("list webhooks: %w", err)
 	}
-	defer rows.Close()
-	out := []*mergedesk.Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, mergedesk.PageInfo{}, fmt.Errorf("scan webhook: %w", err)
-		}
-		out = append(out, w)
+	if hs == nil {
+		hs = []*mergedesk.Webhook{}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, mergedesk.PageInfo{}, err
-	}
-	more := len(out) > p.Size
-	if more {
-		out = out[:p.Size]
-	}
-	var info mergedesk.PageInfo
-	if backward {
-		slices.Reverse(out)
-		info.HasMore, info.HasPrev = true, more
-	} else {
-		info.HasMore, info.HasPrev = more, p.After != ""
-	}
-	return out, info, nil
+	return hs, info, nil
 }
 
 // CreateWebhook creates a webhook with a new signing secret. Errors:
@@ -119,15 +75,10 @@ func (db *DB) Webhooks(ctx context.Context, p mergedesk.WebhookPage) ([]*mergede
 func (db *DB) CreateWebhook(ctx context.Context, w mergedesk.WebhookWrite, actorID int64) (*mergedesk.Webhook, error) {
 	h := &mergedesk.Webhook{ID: NewULID(time.Now()), Subscriptions: []string{"conditional_ticket_events"}, SigningSecret: newSecret(),
 		CreatedBy: actorID, UpdatedBy: actorID}
-	for _, req := range []struct {
-		field string
-		v     *string
-	}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
-		if req.v == nil || strings.TrimSpace(*req.v) == "" {
-			return nil, mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", mergedesk.FieldLabel(req.field))
-		}
+	if err := w.CheckRequired(true); err != nil {
+		return nil, err
 	}
-	if err := applyWebhook(h, w); err != nil {
+	if err := h.Apply(w); err != nil {
 		return nil, err
 	}
 	err := db.Update(ctx, func(tx *Tx) error {
@@ -163,15 +114,10 @@ func (db *DB) UpdateWebhook(ctx context.Context, id string, w mergedesk.WebhookW
 		if err != nil {
 			return err
 		}
-		for _, req := range []struct {
-			field string
-			v     *string
-		}{{"name", w.Name}, {"endpoint", w.Endpoint}, {"http_method", w.HTTPMethod}, {"request_format", w.RequestFormat}, {"status", w.Status}} {
-			if req.v != nil && strings.TrimSpace(*req.v) == "" {
-				return mergedesk.Invalid(req.field, mergedesk.CodeBlank, "%s: cannot be blank", mergedesk.FieldLabel(req.field))
-			}
+		if err := w.CheckRequired(false); err != nil {
+			return err
 		}
-		if err := applyWebhook(h, w); err != nil {
+		if err := h.Apply(w); err != nil {
 			return err
 		}
 		h.UpdatedAt, h.UpdatedBy = tx.now, actorID
@@ -198,91 +144,6 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 		}
 		return nil
 	})
-}
-
-// applyWebhook validates w and applies it to h.
-func applyWebhook(h *mergedesk.Webhook, w mergedesk.WebhookWrite) error {
-	enum := func(field string, v *string, allowed []string, upper bool) (string, error) {
-		s := strings.TrimSpace(*v)
-		if upper {
-			s = strings.ToUpper(s)
-		} else {
-			s = strings.ToLower(s)
-		}
-		if !slices.Contains(allowed, s) {
-			return "", mergedesk.Invalid(field, mergedesk.CodeInvalid, "%s: %q is not one of %s", mergedesk.FieldLabel(field), *v, strings.Join(allowed, ", "))
-		}
-		return s, nil
-	}
-	var err error
-	if w.Name != nil {
-		h.Name = strings.TrimSpace(*w.Name)
-	}
-	if w.Description != nil {
-		h.Description = trimmedPtr(*w.Description)
-	}
-	if w.Endpoint != nil {
-		e := strings.TrimSpace(*w.Endpoint)
-		u, perr := url.Parse(e)
-		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return mergedesk.Invalid("endpoint", mergedesk.CodeInvalid, "Endpoint: %q is not an http or https URL", e)
-		}
-		h.Endpoint = e
-	}
-	if w.HTTPMethod != nil {
-		if h.HTTPMethod, err = enum("http_method", w.HTTPMethod, WebhookMethods, true); err != nil {
-			return err
-		}
-	}
-	if w.RequestFormat != nil {
-		if h.RequestFormat, err = enum("request_format", w.RequestFormat, WebhookFormats, false); err != nil {
-			return err
-		}
-	}
-	if w.Status != nil {
-		if h.Status, err = enum("status", w.Status, WebhookStatuses, false); err != nil {
-			return err
-		}
-	}
-	if w.Subscriptions != nil {
-		subs := *w.Subscriptions
-		if len(subs) == 0 {
-			subs = []string{"conditional_ticket_events"}
-		}
-		for _, s := range subs {
-			if !slices.Contains(WebhookSubscriptions, s) {
-				return mergedesk.Invalid("subscriptions", mergedesk.CodeInvalid,
-					"Subscriptions: %q is not supported: only conditional_ticket_events (trigger actions) are", s)
-			}
-		}
-		h.Subscriptions = []string{"conditional_ticket_events"}
-	}
-	if w.Auth != nil {
-		a := *w.Auth
-		if a != nil {
-			if !slices.Contains(WebhookAuthTypes, a.Type) {
-				return mergedesk.Invalid("authentication", mergedesk.CodeInvalid, "Authentication: type %q is not one of %s",
-					a.Type, strings.Join(WebhookAuthTypes, ", "))
-			}
-			if a.AddPosition == "" {
-				a.AddPosition = "header"
-			}
-			if a.AddPosition != "header" {
-				return mergedesk.Invalid("authentication", mergedesk.CodeInvalid, "Authentication: add_position must be header")
-			}
-			need := []string{"token"}
-			if a.Type == "basic_auth" {
-				need = []string{"username", "password"}
-			}
-			for _, k := range need {
-				if s, _ := a.Data[k].(string); s == "" {
-					return mergedesk.Invalid("authentication", mergedesk.CodeBlank, "Authentication: data.%s cannot be blank", k)
-				}
-			}
-		}
-		h.Auth = a
-	}
-	return nil
 }
 
 // NewULID returns a 26-character, time-ordered id in Crockford base32: 48 bits
