@@ -452,8 +452,10 @@ func (db *DB) CreateOrUpdateUser(ctx context.Context, nu mergedesk.NewUser, upd 
 		if err != nil && mergedesk.ErrorCode(err) != mergedesk.ENotFound {
 			return err
 		}
-		if err := check(match); err != nil {
-			return err
+		if check != nil {
+			if err := check(match); err != nil {
+				return err
+			}
 		}
 		id := int64(0)
 		if match != nil {
