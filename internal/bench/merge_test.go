@@ -102,7 +102,7 @@ func TestFloorWritesSameRows(t *testing.T) {
 				digit := strconv.Itoa(int(tag[len(tag)-1] - 'a'))
 				phone := "+49 30 5550100" + digit
 				p.also = []string{phone, "+49305550100" + digit}
-				if _, err := db.AddIdentity(ctx, p.s, mergedesk.NewIdentity{Type: "phone_number", Value: phone}); err != nil {
+				if _, err := db.AddIdentity(ctx, p.s, mergedesk.NewIdentity{Type: "phone_number", Value: phone}, nil); err != nil {
 					t.Fatal(err)
 				}
 				name := "Org " + tag

@@ -155,7 +155,7 @@ func TestReceiveMessageCapture(t *testing.T) {
 		t.Run("Suspended", func(t *testing.T) {
 			u := mustTicketUser(t, db, mergedesk.NewUser{Name: "Sus", Phone: "+1 415 555 0150"})
 			yes := true
-			if _, err := db.UpdateUser(ctx, u.ID, mergedesk.UserUpdate{Suspended: &yes}); err != nil {
+			if _, err := db.UpdateUser(ctx, u.ID, mergedesk.UserUpdate{Suspended: &yes}, nil); err != nil {
 				t.Fatal(err)
 			}
 			_, err := db.ReceiveMessage(ctx, phoneMsg("sms", "4155550150", "let me in"))
@@ -425,7 +425,7 @@ func TestReceiveMessageConcurrentOutcomes(t *testing.T) {
 		known := mustTicketUser(t, db, mergedesk.NewUser{Name: "Kim", Email: "kim@example.com"})
 		sus := mustTicketUser(t, db, mergedesk.NewUser{Name: "Sus", Phone: "+1 415 555 0160"})
 		yes := true
-		if _, err := db.UpdateUser(ctx, sus.ID, mergedesk.UserUpdate{Suspended: &yes}); err != nil {
+		if _, err := db.UpdateUser(ctx, sus.ID, mergedesk.UserUpdate{Suspended: &yes}, nil); err != nil {
 			t.Fatal(err)
 		}
 		existing := mustReceive(t, db, mergedesk.InboundMessage{Channel: "chat", From: mergedesk.Contact{Type: "email", Value: "kim@example.com"}, Body: "first"})

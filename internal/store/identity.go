@@ -74,11 +74,13 @@ func identityOf(ctx context.Context, q querier, userID, id int64) (*mergedesk.Id
 	return &ids[0], nil
 }
 
-// AddIdentity adds an identity to an active user (api.md §3.2).
-func (db *DB) AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity) (*mergedesk.Identity, error) {
+// AddIdentity adds an identity to an active user (api.md §3.2). check, when not
+// nil, runs on the user inside the transaction before anything is written (as
+// for every identity write below).
+func (db *DB) AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity, check func(*mergedesk.User) error) (*mergedesk.Identity, error) {
 	var out *mergedesk.Identity
 	err := db.Update(ctx, func(tx *Tx) error {
-		u, err := activeUser(ctx, tx, userID)
+		u, err := checkedActiveUser(ctx, tx, userID, check)
 		if err != nil {
 			return err
 		}
@@ -206,10 +208,10 @@ func mapDomain(ctx context.Context, tx *Tx, u *mergedesk.User, email string) err
 }
 
 // UpdateIdentity changes an identity's value or verifies it.
-func (db *DB) UpdateIdentity(ctx context.Context, userID, id int64, value *string, verified *bool, method *string) (*mergedesk.Identity, error) {
+func (db *DB) UpdateIdentity(ctx context.Context, userID, id int64, value *string, verified *bool, method *string, check func(*mergedesk.User) error) (*mergedesk.Identity, error) {
 	var out *mergedesk.Identity
 	err := db.Update(ctx, func(tx *Tx) error {
-		u, err := activeUser(ctx, tx, userID)
+		u, err := checkedActiveUser(ctx, tx, userID, check)
 		if err != nil {
 			return err
 		}
@@ -266,10 +268,10 @@ func (db *DB) UpdateIdentity(ctx context.Context, userID, id int64, value *strin
 
 // MakePrimary makes an identity the primary of its type and returns all of the
 // user's identities.
-func (db *DB) MakePrimary(ctx context.Context, userID, id int64) ([]mergedesk.Identity, error) {
+func (db *DB) MakePrimary(ctx context.Context, userID, id int64, check func(*mergedesk.User) error) ([]mergedesk.Identity, error) {
 	var out []mergedesk.Identity
 	err := db.Update(ctx, func(tx *Tx) error {
-		if _, err := activeUser(ctx, tx, userID); err != nil {
+		if _, err := checkedActiveUser(ctx, tx, userID, check); err != nil {
 			return err
 		}
 		cur, err := identityOf(ctx, tx, userID, id)
@@ -292,9 +294,9 @@ func (db *DB) MakePrimary(ctx context.Context, userID, id int64) ([]mergedesk.Id
 
 // DeleteIdentity removes an identity; a deleted primary is replaced by the oldest
 // remaining identity of its type.
-func (db *DB) DeleteIdentity(ctx context.Context, userID, id int64) error {
+func (db *DB) DeleteIdentity(ctx context.Context, userID, id int64, check func(*mergedesk.User) error) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		if _, err := activeUser(ctx, tx, userID); err != nil {
+		if _, err := checkedActiveUser(ctx, tx, userID, check); err != nil {
 			return err
 		}
 		cur, err := identityOf(ctx, tx, userID, id)

@@ -318,7 +318,7 @@ func deleteMembership(ctx context.Context, tx *Tx, m *mergedesk.Membership, chec
 func (db *DB) MakeDefaultOrganization(ctx context.Context, userID, orgID int64, check func(*mergedesk.User) error) (*mergedesk.Membership, error) {
 	var out *mergedesk.Membership
 	err := db.Update(ctx, func(tx *Tx) error {
-		if err := checkedActiveUser(ctx, tx, userID, check); err != nil {
+		if _, err := checkedActiveUser(ctx, tx, userID, check); err != nil {
 			return err
 		}
 		m, err := membershipOf(ctx, tx, userID, orgID)
@@ -341,7 +341,7 @@ func (db *DB) MakeDefaultOrganization(ctx context.Context, userID, orgID int64, 
 func (db *DB) MakeDefaultMembership(ctx context.Context, userID, id int64, check func(*mergedesk.User) error) ([]mergedesk.Membership, error) {
 	var out []mergedesk.Membership
 	err := db.Update(ctx, func(tx *Tx) error {
-		if err := checkedActiveUser(ctx, tx, userID, check); err != nil {
+		if _, err := checkedActiveUser(ctx, tx, userID, check); err != nil {
 			return err
 		}
 		m, err := loadMembership(ctx, tx, id)
@@ -360,16 +360,21 @@ func (db *DB) MakeDefaultMembership(ctx context.Context, userID, id int64, check
 	return out, err
 }
 
-func checkedActiveUser(ctx context.Context, tx *Tx, userID int64, check func(*mergedesk.User) error) error {
-	if err := lockUser(ctx, tx, userID); err != nil {
-		return err
-	}
+// checkedActiveUser is activeUser followed by check, when not nil, on the user
+// as this transaction reads it: the row is locked (PostgreSQL) or the writer
+// transaction holds the database (SQLite), so a concurrent role change either
+// committed before and is seen, or waits until this write is done. Every store
+// write to a user on someone's behalf decides authorization here, not on an
+// earlier read of the caller's.
+func checkedActiveUser(ctx context.Context, tx *Tx, userID int64, check func(*mergedesk.User) error) (*mergedesk.User, error) {
 	u, err := activeUser(ctx, tx, userID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if check != nil {
-		return check(u)
+		if err := check(u); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return u, nil
 }

@@ -56,7 +56,7 @@ func TestDeleteReleasesIdentities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.DeleteUser(ctx, u.ID, 0); err != nil {
+		if _, err := db.DeleteUser(ctx, u.ID, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.User(ctx, u.ID)

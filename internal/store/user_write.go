@@ -133,11 +133,12 @@ func findOrCreateOrganization(ctx context.Context, tx *Tx, name string) (int64, 
 		name, NameNorm(name), now, now)
 }
 
-// UpdateUser applies upd to an active user (api.md §2.4). The caller checks roles.
-func (db *DB) UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate) (*mergedesk.User, error) {
+// UpdateUser applies upd to an active user (api.md §2.4). check, when not nil,
+// runs on the user inside the transaction before anything is written.
+func (db *DB) UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, error) {
 	var out *mergedesk.User
 	err := db.Update(ctx, func(tx *Tx) error {
-		if err := updateUser(ctx, tx, id, upd); err != nil {
+		if err := updateUser(ctx, tx, id, upd, check); err != nil {
 			return err
 		}
 		var err error
@@ -147,8 +148,8 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate
 	return out, err
 }
 
-func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate) error {
-	u, err := activeUser(ctx, tx, id)
+func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) error {
+	u, err := checkedActiveUser(ctx, tx, id, check)
 	if err != nil {
 		return err
 	}
@@ -267,14 +268,15 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate)
 }
 
 // DeleteUser soft-deletes a user (api.md §2.3): its identities are released, it
-// leaves its organizations, its tickets keep it as requester.
-func (db *DB) DeleteUser(ctx context.Context, id, actorID int64) (*mergedesk.User, error) {
+// leaves its organizations, its tickets keep it as requester. check, when not
+// nil, runs on the user inside the transaction before anything is written.
+func (db *DB) DeleteUser(ctx context.Context, id, actorID int64, check func(*mergedesk.User) error) (*mergedesk.User, error) {
 	if id == actorID {
 		return nil, mergedesk.Invalid("base", mergedesk.CodeSelfDelete, "You cannot delete yourself")
 	}
 	var out *mergedesk.User
 	err := db.Update(ctx, func(tx *Tx) error {
-		u, err := activeUser(ctx, tx, id)
+		u, err := checkedActiveUser(ctx, tx, id, check)
 		if err != nil {
 			return err
 		}
@@ -359,10 +361,11 @@ func (db *DB) UserTags(ctx context.Context, id int64) ([]string, error) {
 }
 
 // SetUserTags adds (mode "add"), replaces ("set") or removes ("remove") tags.
-func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []string) ([]string, error) {
+// check, when not nil, runs on the user inside the transaction first.
+func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []string, check func(*mergedesk.User) error) ([]string, error) {
 	var out []string
 	err := db.Update(ctx, func(tx *Tx) error {
-		u, err := activeUser(ctx, tx, id)
+		u, err := checkedActiveUser(ctx, tx, id, check)
 		if err != nil {
 			return err
 		}
@@ -397,8 +400,8 @@ func (db *DB) SetUserTags(ctx context.Context, id int64, mode string, tags []str
 
 // CreateOrUpdateUser matches an active user by external id, then by email (any
 // email identity); a match gets upd, otherwise nu is created. check runs on the
-// match (nil for a create) before anything is written. It reports whether the
-// user was created.
+// match (nil for a create) before anything is written, and again on the match
+// once updateUser has locked it. It reports whether the user was created.
 func (db *DB) CreateOrUpdateUser(ctx context.Context, nu mergedesk.NewUser, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, bool, error) {
 	var out *mergedesk.User
 	var created bool
@@ -414,12 +417,14 @@ func (db *DB) CreateOrUpdateUser(ctx context.Context, nu mergedesk.NewUser, upd 
 		if err != nil && mergedesk.ErrorCode(err) != mergedesk.ENotFound {
 			return err
 		}
-		if err := check(match); err != nil {
-			return err
+		if check != nil {
+			if err := check(match); err != nil {
+				return err
+			}
 		}
 		id := int64(0)
 		if match != nil {
-			if err := updateUser(ctx, tx, match.ID, upd); err != nil {
+			if err := updateUser(ctx, tx, match.ID, upd, check); err != nil {
 				return err
 			}
 			id = match.ID

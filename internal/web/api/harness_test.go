@@ -42,9 +42,16 @@ func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, db)
+}
+
+// newEnvWith is newEnv with the API server reading and writing through st, which
+// wraps db (tests that step in between a handler's calls to the store).
+func newEnvWith(t *testing.T, db *store.DB, st api.Store) *env {
+	t.Helper()
 	ctx := context.Background()
 	runner := &jobs.Runner{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv := &api.Server{DB: db, Jobs: runner, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv := &api.Server{DB: st, Jobs: runner, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv.RegisterJobs()
 	runner.Start()
 	t.Cleanup(func() { runner.Stop(ctx) })

@@ -113,7 +113,7 @@ func (s *Server) createIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ident, err := s.DB.AddIdentity(r.Context(), uid, ni)
+	ident, err := s.DB.AddIdentity(r.Context(), uid, ni, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) updateIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ident, err := s.DB.UpdateIdentity(r.Context(), uid, id, b.Value.Ptr(), b.Verified.Ptr(), b.VerificationMethod.Ptr())
+	ident, err := s.DB.UpdateIdentity(r.Context(), uid, id, b.Value.Ptr(), b.Verified.Ptr(), b.VerificationMethod.Ptr(), mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) makePrimary(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ids, err := s.DB.MakePrimary(r.Context(), uid, id)
+	ids, err := s.DB.MakePrimary(r.Context(), uid, id, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t := true
-	ident, err := s.DB.UpdateIdentity(r.Context(), uid, id, nil, &t, nil)
+	ident, err := s.DB.UpdateIdentity(r.Context(), uid, id, nil, &t, nil, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.DB.DeleteIdentity(r.Context(), uid, id); err != nil {
+	if err := s.DB.DeleteIdentity(r.Context(), uid, id, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{})); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusNoContent, nil)

@@ -1176,7 +1176,7 @@ func TestMergePreviewProperty(t *testing.T) {
 			}
 			switch r.IntN(30) {
 			case 0:
-				e.DB.DeleteUser(ctx, d.ID, e.Admin.ID)
+				e.DB.DeleteUser(ctx, d.ID, e.Admin.ID, nil)
 			case 1:
 				if s.Role == mergedesk.RoleEndUser && s.ID != d.ID {
 					x := mkUser(it, "sink")

@@ -14,7 +14,7 @@ import (
 // this package never imports it (docs/architecture.md).
 type Store interface {
 	APITokens(ctx context.Context, userID int64) ([]mergedesk.APIToken, error)
-	AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity) (*mergedesk.Identity, error)
+	AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity, check func(*mergedesk.User) error) (*mergedesk.Identity, error)
 	AllAudits(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error)
 	Autocomplete(ctx context.Context, prefix string, limit int) ([]*mergedesk.User, error)
 	AutocompleteOrganizations(ctx context.Context, prefix string, limit int) ([]*mergedesk.Organization, error)
@@ -36,13 +36,13 @@ type Store interface {
 	CreateWebhook(ctx context.Context, w mergedesk.WebhookWrite, actorID int64) (*mergedesk.Webhook, error)
 	DeleteAPIToken(ctx context.Context, userID int64, id int64) error
 	DeleteGroup(ctx context.Context, id int64) error
-	DeleteIdentity(ctx context.Context, userID int64, id int64) error
+	DeleteIdentity(ctx context.Context, userID int64, id int64, check func(*mergedesk.User) error) error
 	DeleteMembership(ctx context.Context, id int64, check func(*mergedesk.User) error) error
 	DeleteOrganization(ctx context.Context, id int64) error
 	DeletePost(ctx context.Context, id int64) error
 	DeleteTicket(ctx context.Context, id int64) error
 	DeleteTrigger(ctx context.Context, id int64) error
-	DeleteUser(ctx context.Context, id int64, actorID int64) (*mergedesk.User, error)
+	DeleteUser(ctx context.Context, id int64, actorID int64, check func(*mergedesk.User) error) (*mergedesk.User, error)
 	DeleteWebhook(ctx context.Context, id string) error
 	DeletedUser(ctx context.Context, id int64) (*mergedesk.DeletedUser, error)
 	DeletedUsers(ctx context.Context, p mergedesk.Page) ([]mergedesk.DeletedUser, mergedesk.PageInfo, error)
@@ -57,7 +57,7 @@ type Store interface {
 	LeaveOrganization(ctx context.Context, userID int64, orgID int64, check func(*mergedesk.User) error) error
 	MakeDefaultMembership(ctx context.Context, userID int64, id int64, check func(*mergedesk.User) error) ([]mergedesk.Membership, error)
 	MakeDefaultOrganization(ctx context.Context, userID int64, orgID int64, check func(*mergedesk.User) error) (*mergedesk.Membership, error)
-	MakePrimary(ctx context.Context, userID int64, id int64) ([]mergedesk.Identity, error)
+	MakePrimary(ctx context.Context, userID int64, id int64, check func(*mergedesk.User) error) ([]mergedesk.Identity, error)
 	Membership(ctx context.Context, id int64) (*mergedesk.Membership, error)
 	Memberships(ctx context.Context, f mergedesk.MembershipFilter, p mergedesk.Page) ([]mergedesk.Membership, mergedesk.PageInfo, error)
 	MergeUsers(ctx context.Context, sourceID int64, targetID int64, actorID int64, version string) (*mergedesk.User, *mergedesk.UserMerge, error)
@@ -80,7 +80,7 @@ type Store interface {
 	SearchAll(ctx context.Context, q search.Query, region string, kinds []string, sortBy string, sortOrder string, limit int, offset int) (hits []mergedesk.SearchHit, total int, err error)
 	SearchUsers(ctx context.Context, q search.Query, region string, sortBy string, sortOrder string, limit int, offset int) (ids []int64, total int, err error)
 	SetPassword(ctx context.Context, userID int64, pw string) error
-	SetUserTags(ctx context.Context, id int64, mode string, tags []string) ([]string, error)
+	SetUserTags(ctx context.Context, id int64, mode string, tags []string, check func(*mergedesk.User) error) ([]string, error)
 	Settings(ctx context.Context) (mergedesk.Settings, error)
 	ShowManyOrganizations(ctx context.Context, ids []int64, externalIDs []string) ([]*mergedesk.Organization, error)
 	ShowManyUsers(ctx context.Context, ids []int64, externalIDs []string) ([]*mergedesk.User, error)
@@ -96,12 +96,12 @@ type Store interface {
 	Trigger(ctx context.Context, id int64) (*mergedesk.Trigger, error)
 	Triggers(ctx context.Context, active *bool, p mergedesk.Page) ([]*mergedesk.Trigger, mergedesk.PageInfo, error)
 	UpdateGroup(ctx context.Context, id int64, w mergedesk.GroupWrite) (*mergedesk.Group, error)
-	UpdateIdentity(ctx context.Context, userID int64, id int64, value *string, verified *bool, method *string) (*mergedesk.Identity, error)
+	UpdateIdentity(ctx context.Context, userID int64, id int64, value *string, verified *bool, method *string, check func(*mergedesk.User) error) (*mergedesk.Identity, error)
 	UpdateOrganization(ctx context.Context, id int64, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error)
 	UpdateSettings(ctx context.Context, patch json.RawMessage) (mergedesk.Settings, error)
 	UpdateTicket(ctx context.Context, id int64, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error)
 	UpdateTrigger(ctx context.Context, id int64, w mergedesk.TriggerWrite) (*mergedesk.Trigger, error)
-	UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate) (*mergedesk.User, error)
+	UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, error)
 	UpdateWebhook(ctx context.Context, id string, w mergedesk.WebhookWrite, actorID int64) error
 	User(ctx context.Context, id int64) (*mergedesk.User, error)
 	UserByExternalID(ctx context.Context, ext string) (*mergedesk.User, error)

@@ -422,7 +422,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.DB.UpdateUser(r.Context(), id, upd)
+	u, err := s.DB.UpdateUser(r.Context(), id, upd, mergedesk.UserWriteCheck(actor(r), b.roleChange()))
 	if err != nil {
 		return err
 	}
@@ -438,7 +438,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.writableUser(r, id); err != nil {
 		return err
 	}
-	u, err := s.DB.DeleteUser(r.Context(), id, callerFrom(r.Context()).ID)
+	u, err := s.DB.DeleteUser(r.Context(), id, callerFrom(r.Context()).ID, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 	if err != nil {
 		return err
 	}
@@ -509,7 +509,7 @@ func (s *Server) setUserTags(mode string, status int) handlerFunc {
 		if body.Tags == nil && mode != "set" {
 			return mergedesk.Errorf(mergedesk.EParamMissing, "tags parameter is missing")
 		}
-		tags, err := s.DB.SetUserTags(r.Context(), id, mode, body.Tags)
+		tags, err := s.DB.SetUserTags(r.Context(), id, mode, body.Tags, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 		if err != nil {
 			return err
 		}

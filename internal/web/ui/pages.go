@@ -343,7 +343,7 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 		upd.Tags = &tags
 		details, notes := optional(form.Details), optional(form.Notes)
 		upd.Details, upd.Notes = &details, &notes
-		if _, err := s.DB.UpdateUser(r.Context(), id, upd); err != nil {
+		if _, err := s.DB.UpdateUser(r.Context(), id, upd, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{})); err != nil {
 			if mergedesk.ErrorCode(err) != mergedesk.EInvalid {
 				return err
 			}
@@ -396,7 +396,7 @@ func (s *Server) addIdentity(w http.ResponseWriter, r *http.Request) error {
 	case form.Value == "":
 		form.Error = "Value: cannot be blank"
 	default:
-		_, err := s.DB.AddIdentity(r.Context(), id, mergedesk.NewIdentity{Type: form.Type, Value: form.Value})
+		_, err := s.DB.AddIdentity(r.Context(), id, mergedesk.NewIdentity{Type: form.Type, Value: form.Value}, mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
 		if err != nil {
 			if mergedesk.ErrorCode(err) != mergedesk.EInvalid {
 				return err

@@ -12,7 +12,7 @@ import (
 // Store is the storage the agent UI needs. cmd/mergedesk wires internal/store's
 // *DB into it; this package never imports the store (docs/architecture.md).
 type Store interface {
-	AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity) (*mergedesk.Identity, error)
+	AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity, check func(*mergedesk.User) error) (*mergedesk.Identity, error)
 	// Classify maps a driver error meaning "the database is not answering" to
 	// mergedesk.EUnavailable and returns other errors unchanged.
 	Classify(err error) error
@@ -30,7 +30,7 @@ type Store interface {
 	TicketAudits(ctx context.Context, ticketID int64, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error)
 	TicketComments(ctx context.Context, ticketID int64, p mergedesk.Page) ([]mergedesk.Comment, mergedesk.PageInfo, error)
 	Tickets(ctx context.Context, f mergedesk.TicketFilter, p mergedesk.Page) ([]*mergedesk.Ticket, mergedesk.PageInfo, error)
-	UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate) (*mergedesk.User, error)
+	UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, error)
 	User(ctx context.Context, id int64) (*mergedesk.User, error)
 	Users(ctx context.Context, f mergedesk.UserFilter, p mergedesk.Page) ([]*mergedesk.User, mergedesk.PageInfo, error)
 	UsersByIDs(ctx context.Context, ids []int64) ([]*mergedesk.User, error)

@@ -274,13 +274,13 @@ func TestSessionStore(t *testing.T) {
 			t.Error("a wrong token found a session")
 		}
 		// Suspending the user ends the session.
-		if _, err := db.UpdateUser(ctx, agent.ID, mergedesk.UserUpdate{Suspended: ptr(true)}); err != nil {
+		if _, err := db.UpdateUser(ctx, agent.ID, mergedesk.UserUpdate{Suspended: ptr(true)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := db.SessionByToken(ctx, token); got != nil {
 			t.Error("session of a suspended user still valid")
 		}
-		if _, err := db.UpdateUser(ctx, agent.ID, mergedesk.UserUpdate{Suspended: ptr(false)}); err != nil {
+		if _, err := db.UpdateUser(ctx, agent.ID, mergedesk.UserUpdate{Suspended: ptr(false)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		// Expiry.
@@ -665,7 +665,7 @@ func TestMergeFlow(t *testing.T) {
 		})
 
 		t.Run("ErrStale", func(t *testing.T) {
-			if _, err := f.DB.AddIdentity(ctx, f.AnnDup.ID, mergedesk.NewIdentity{Type: "email", Value: "late@example.com"}); err != nil {
+			if _, err := f.DB.AddIdentity(ctx, f.AnnDup.ID, mergedesk.NewIdentity{Type: "email", Value: "late@example.com"}, nil); err != nil {
 				t.Fatal(err)
 			}
 			resp, doc := c.post(base, url.Values{"target": {fmt.Sprint(f.Ann.ID)}, "version": {version}}, "HX-Request", "true")
