@@ -658,17 +658,20 @@ var searchUserColumns = func() string {
 
 // activeUserByIdentity returns the active user owning the identity of type typ
 // with value_norm norm (none, or one: the identity index is unique), with its
-// identities and memberships.
+// identities and memberships. The lookup also tells whether the user belongs to
+// any organization, so the memberships query runs only for those who do.
 func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*mergedesk.User, error) {
 	rows, err := db.r().query(ctx, "SELECT "+searchUserColumns+
+		", EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)"+
 		" FROM identities i JOIN users u ON u.id = i.user_id WHERE i.type = ? AND i.value_norm = ? AND u.active = TRUE", typ, norm)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var users []*mergedesk.User
+	var member bool
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := scanUser(scanWith{rows, &member})
 		if err != nil {
 			return nil, err
 		}
@@ -693,6 +696,9 @@ func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*me
 			u.Identities = append(u.Identities, id)
 		}
 	}
+	if !member {
+		return users, nil
+	}
 	ms, err := loadMemberships(ctx, db.r(), "m.user_id IN (?)", u.ID)
 	if err != nil {
 		return nil, err
@@ -704,3 +710,12 @@ func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*me
 	}
 	return users, nil
 }
+
+// scanWith scans a row into the destinations its caller names followed by
+// extra ones, for a query selecting more columns than a scan function reads.
+type scanWith struct {
+	rows  interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra)...) }

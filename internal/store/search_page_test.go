@@ -26,7 +26,7 @@ func TestSearchUserPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		queries := []string{
-			"email:ann@example.com", "email:ANN@EXAMPLE.COM", "email:gone@example.com", "email:nobody@example.com",
+			"email:ann@example.com", "email:ANN@EXAMPLE.COM", "email:bob@example.org", "email:dana@globex.com", "email:gone@example.com", "email:nobody@example.com",
 			"email:*@example.*", "-email:ann@example.com", "email:", "email<ann@example.com", "type:user email:ann@example.com",
 			"email:ann@example.com name:ann", "email:ann@example.com name:bob",
 			`phone:"(415) 555-0101"`, "phone:+14155550101", "phone:4155550101", "phone:abc", "phone:5550199",
