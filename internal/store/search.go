@@ -155,12 +155,9 @@ func (db *DB) search(ctx context.Context, k searchKind, q search.Query, sortBy, 
 	}()
 	cond, args := k.where(q)
 	from := " FROM " + k.from + " WHERE " + cond
-
-	if err := db.r().queryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	if limit <= 0 || total == 0 {
-		return nil, total, nil
+	if limit <= 0 {
+		err := db.r().queryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total)
+		return nil, total, err
 	}
 	order, ok := k.sorts[sortBy]
 	if !ok {
@@ -170,20 +167,29 @@ func (db *DB) search(ctx context.Context, k searchKind, q search.Query, sortBy, 
 	if strings.EqualFold(sortOrder, "asc") {
 		dir = "ASC"
 	}
-	rows, err := db.r().query(ctx, "SELECT "+k.id+from+" ORDER BY "+order+" "+dir+", "+k.id+" "+dir+" LIMIT ? OFFSET ?",
-		append(args, limit, max(offset, 0))...)
+	offset = max(offset, 0)
+	ids, err = scanIDs(db.r().query(ctx, "SELECT "+k.id+from+" ORDER BY "+order+" "+dir+", "+k.id+" "+dir+" LIMIT ? OFFSET ?",
+		append(args, limit, offset)...))
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, 0, err
-		}
-		ids = append(ids, id)
+	if n, ok := pageTotal(len(ids), limit, offset); ok {
+		return ids, n, nil
 	}
-	return ids, total, rows.Err()
+	if err := db.r().queryRow(ctx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	return ids, total, nil
+}
+
+// pageTotal returns how many records match when one page of n records, read
+// with limit and offset, tells: a page that is neither full nor empty ends the
+// results, and so does an empty first page. Otherwise the caller counts.
+func pageTotal(n, limit, offset int) (int, bool) {
+	if n < limit && (n > 0 || offset == 0) {
+		return offset + n, true
+	}
+	return 0, false
 }
 
 func searchUserTerm(t search.Term, v, region string) searchCond {
@@ -533,14 +539,21 @@ func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kind
 		return nil, 0, nil
 	}
 	union := strings.Join(parts, " UNION ALL ")
-	if err := db.r().queryRow(ctx, "SELECT COUNT(*) FROM ("+union+") hits", args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
+	count := func() error {
+		if err := db.r().queryRow(ctx, "SELECT COUNT(*) FROM ("+union+") hits", args...).Scan(&total); err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		return nil
 	}
-	if limit <= 0 || total == 0 {
+	if limit <= 0 {
+		if err := count(); err != nil {
+			return nil, 0, err
+		}
 		return nil, total, nil
 	}
+	offset = max(offset, 0)
 	rows, err := db.r().query(ctx, "SELECT kind, id FROM ("+union+") hits ORDER BY sortkey "+dir+", kind, id "+dir+" LIMIT ? OFFSET ?",
-		append(args, limit, max(offset, 0))...)
+		append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: %w", err)
 	}
@@ -552,5 +565,157 @@ func (db *DB) SearchAll(ctx context.Context, q search.Query, region string, kind
 		}
 		hits = append(hits, h)
 	}
-	return hits, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	if n, ok := pageTotal(len(hits), limit, offset); ok {
+		return hits, n, nil
+	}
+	if err := count(); err != nil {
+		return nil, 0, err
+	}
+	return hits, total, nil
 }
+
+// SearchUserPage is SearchUsers returning the page's users, loaded as
+// UsersByIDs loads them (identities and memberships included), instead of their
+// ids. A query that is one exact e-mail or phone term (email:X, phone:X, no
+// wildcard, not negated) names at most one user through the unique identity
+// index: it is answered by one indexed lookup that reads the user row too,
+// without the COUNT, the sort and the LIMIT the general path needs, and with
+// the same statements as a show by id for the identities and memberships.
+func (db *DB) SearchUserPage(ctx context.Context, q search.Query, region string, sortBy, sortOrder string, limit, offset int) ([]*mergedesk.User, int, error) {
+	if typ, norm, ok := exactIdentityTerm(q, region); ok {
+		var users []*mergedesk.User
+		if norm != "" {
+			var err error
+			if users, err = db.activeUserByIdentity(ctx, typ, norm); err != nil {
+				return nil, 0, fmt.Errorf("search users: %w", err)
+			}
+		}
+		total := len(users)
+		if limit <= 0 || offset > 0 {
+			// At most one match: any later page is empty.
+			users = nil
+		}
+		if users == nil {
+			users = []*mergedesk.User{}
+		}
+		return users, total, nil
+	}
+	ids, total, err := db.SearchUsers(ctx, q, region, sortBy, sortOrder, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	users, err := loadUsers(ctx, db.r(), ids)
+	return users, total, err
+}
+
+// exactIdentityTerm reports whether q (type: terms aside) is a single exact
+// email:X or phone:X term, and returns the identity type and normalised value
+// it matches exactly as searchUserTerm does. norm is "" for a phone number that
+// does not parse, which matches nothing.
+func exactIdentityTerm(q search.Query, region string) (typ, norm string, ok bool) {
+	var t *search.Term
+	for i := range q.Terms {
+		if q.Terms[i].Field == "type" {
+			continue
+		}
+		if t != nil {
+			return "", "", false
+		}
+		t = &q.Terms[i]
+	}
+	if t == nil || t.Negate || t.Op != ":" || t.Value == "" {
+		return "", "", false
+	}
+	switch t.Field {
+	case "email":
+		v := strings.ToLower(t.Value)
+		if strings.Contains(v, "*") {
+			return "", "", false
+		}
+		return mergedesk.IdentityEmail, v, true
+	case "phone":
+		e, err := identity.Phone(t.Value, region)
+		if err != nil {
+			return mergedesk.IdentityPhone, "", true
+		}
+		return mergedesk.IdentityPhone, e, true
+	}
+	return "", "", false
+}
+
+// searchUserColumns is userColumns qualified by the alias u.
+var searchUserColumns = func() string {
+	cols := strings.Split(userColumns, ",")
+	for i, c := range cols {
+		cols[i] = "u." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// activeUserByIdentity returns the active user owning the identity of type typ
+// with value_norm norm (none, or one: the identity index is unique), with its
+// identities and memberships. The lookup also tells whether the user belongs to
+// any organization, so the memberships query runs only for those who do.
+func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*mergedesk.User, error) {
+	rows, err := db.r().query(ctx, "SELECT "+searchUserColumns+
+		", EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)"+
+		" FROM identities i JOIN users u ON u.id = i.user_id WHERE i.type = ? AND i.value_norm = ? AND u.active = TRUE", typ, norm)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []*mergedesk.User
+	var member bool
+	for rows.Next() {
+		u, err := scanUser(scanWith{rows, &member})
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(users) != 1 {
+		return users, nil
+	}
+	// The same statements loadUsers runs for one user, so a show by id and
+	// this search share them.
+	u := users[0]
+	idents, err := loadIdentities(ctx, db.r(), "user_id IN (?)", u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range idents {
+		if id.UserID == u.ID {
+			u.Identities = append(u.Identities, id)
+		}
+	}
+	if !member {
+		return users, nil
+	}
+	ms, err := loadMemberships(ctx, db.r(), "m.user_id IN (?)", u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.UserID == u.ID {
+			u.Memberships = append(u.Memberships, m)
+		}
+	}
+	return users, nil
+}
+
+// scanWith scans a row into the destinations its caller names followed by
+// extra ones, for a query selecting more columns than a scan function reads.
+type scanWith struct {
+	rows  interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra)...) }

@@ -71,14 +71,9 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		qs := r.URL.Query()
-		ids, n, err := s.DB.SearchUsers(r.Context(), q.WithoutType(), s.region(r.Context()), qs.Get("sort_by"), qs.Get("sort_order"), p.Size, p.Offset)
-		if err != nil {
+		if users, total, err = s.DB.SearchUserPage(r.Context(), q.WithoutType(), s.region(r.Context()), qs.Get("sort_by"), qs.Get("sort_order"), p.Size, p.Offset); err != nil {
 			return err
 		}
-		if users, err = s.DB.UsersByIDs(r.Context(), ids); err != nil {
-			return err
-		}
-		total = n
 	}
 	info := mergedesk.PageInfo{Total: total, HasMore: p.Offset+len(users) < total && p.Offset+p.Size < maxSearchResults, HasPrev: p.Offset > 0}
 	return s.writeUsers(w, r, users, p, info)

@@ -78,7 +78,7 @@ type Store interface {
 	ReceiveMessage(ctx context.Context, m mergedesk.InboundMessage) (*mergedesk.Received, error)
 	Related(ctx context.Context, id int64) (mergedesk.UserRelated, error)
 	SearchAll(ctx context.Context, q search.Query, region string, kinds []string, sortBy string, sortOrder string, limit int, offset int) (hits []mergedesk.SearchHit, total int, err error)
-	SearchUsers(ctx context.Context, q search.Query, region string, sortBy string, sortOrder string, limit int, offset int) (ids []int64, total int, err error)
+	SearchUserPage(ctx context.Context, q search.Query, region string, sortBy string, sortOrder string, limit int, offset int) (users []*mergedesk.User, total int, err error)
 	SetPassword(ctx context.Context, userID int64, pw string) error
 	SetUserTags(ctx context.Context, id int64, mode string, tags []string, check func(*mergedesk.User) error) ([]string, error)
 	Settings(ctx context.Context) (mergedesk.Settings, error)
