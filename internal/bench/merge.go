@@ -221,6 +221,9 @@ func (b *mergeBench) run(ctx context.Context, i int) (runResult, error) {
 		}
 		pairs[k] = p
 	}
+	if err := pastSecond(ctx, b.db); err != nil {
+		return r, err
+	}
 	if err := b.settle(ctx); err != nil {
 		return r, err
 	}
@@ -286,6 +289,23 @@ func (b *mergeBench) run(ctx context.Context, i int) (runResult, error) {
 // next transaction then throws away its whole page cache (pager_reset, a
 // fifth of a second of CPU with a warm 32 MB cache), a cost the server never
 // pays, where only the writer restarts the WAL.
+// pastSecond waits until the store's clock (whole seconds) has moved past the
+// current second. Run after seeding fixtures, it makes every timestamp they
+// carry older than the merge's, so the rows check tells a row the merge wrote
+// (NOW) from one it left alone (BEFORE) however fast the machine is; without
+// it, a fixture seeded in the merge's second made the check depend on luck.
+func pastSecond(ctx context.Context, db *store.DB) error {
+	seeded := db.Now()
+	for !db.Now().After(seeded) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 func (b *mergeBench) settle(ctx context.Context) error {
 	if b.dialect == "postgres" {
 		_, err := b.raw.ExecContext(ctx, "ANALYZE tickets, ticket_ccs, audits, events, users, identities")

@@ -133,6 +133,9 @@ func TestFloorWritesSameRows(t *testing.T) {
 				return p
 			}
 			a, b := fixture("fixture-a"), fixture("fixture-b")
+			if err := pastSecond(ctx, db); err != nil {
+				t.Fatal(err)
+			}
 			_, rec, err := db.MergeUsers(ctx, a.s, a.t, admin.ID, "")
 			if err != nil {
 				t.Fatal(err)
