@@ -1,6 +1,6 @@
 package mergedesk
 
-// Event types (api.md §7.1).
+// Event types (docs/api.md §7.1).
 const (
 	EventCreate         = "Create"
 	EventChange         = "Change"

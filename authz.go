@@ -1,7 +1,7 @@
 // Authorization: who may do what is decided here, once, and every path that
 // reads or writes on someone's behalf (the REST API, the agent UI, background
 // jobs, the merge command) asks these functions rather than comparing roles
-// itself. The rules are api.md §1.7 and product.md; docs/authorization.md states
+// itself. The rules are docs/api.md §1.7; docs/authorization.md states
 // them as implemented, says which function decides what and lists the callers.
 
 package mergedesk
@@ -85,7 +85,7 @@ func UserWriteCheck(actor *Principal, change UserChange) func(*User) error {
 
 // CanManageCredentials returns Forbidden unless actor may set the password of,
 // or list, create and revoke the API tokens of, the user userID: admins for
-// anyone, every user for themselves (api.md §1.7). Agents may not set an end
+// anyone, every user for themselves (docs/api.md §1.7). Agents may not set an end
 // user's password: a credential is a way to sign in as that person.
 func CanManageCredentials(actor *Principal, userID int64) error {
 	if IsAdmin(actor) || actor != nil && actor.ID == userID {

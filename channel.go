@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Inbound channels (api.md §13). ChannelEmail is SMTP's; the others are what
+// Inbound channels (docs/api.md §13). ChannelEmail is SMTP's; the others are what
 // POST /api/v2/channels/messages accepts.
 const ChannelEmail = "email"
 
@@ -29,7 +29,7 @@ const (
 )
 
 // Contact is one party of an inbound message: an identity of type Type with
-// Value (any common format; normalised as api.md §3.3) and an optional display
+// Value (any common format; normalised as docs/api.md §3.3) and an optional display
 // name.
 type Contact struct {
 	Type  string
@@ -44,7 +44,7 @@ type Attachment struct {
 	Content     []byte
 }
 
-// InboundMessage is one interaction arriving over a channel (api.md §13).
+// InboundMessage is one interaction arriving over a channel (docs/api.md §13).
 type InboundMessage struct {
 	// Channel is ChannelEmail or one of MessageChannels.
 	Channel string

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// UserMerge is the merge record (rule M30, api.md §12.5).
+// UserMerge is the merge record (rule M30, docs/api.md §12.5).
 type UserMerge struct {
 	ID              int64
 	ActorID         int64
@@ -28,7 +28,7 @@ type MovedIdentity struct {
 	Verified bool   `json:"verified"`
 }
 
-// MergeField is one row of a merge's field-by-field outcome (docs/merge.md; api.md
+// MergeField is one row of a merge's field-by-field outcome (docs/merge.md; docs/api.md
 // §12.3). Outcome is one of the merge package's outcomes.
 type MergeField struct {
 	Field       string `json:"field"`

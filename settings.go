@@ -1,6 +1,6 @@
 package mergedesk
 
-// Settings are the account settings of product.md.
+// Settings are the account settings (docs/api.md §14).
 type Settings struct {
 	Users struct {
 		MultipleOrganizations bool `json:"multiple_organizations"`

@@ -136,7 +136,7 @@ type PageInfo struct {
 	HasPrev bool
 }
 
-// TicketFilter selects tickets in lists (api.md §6.3). Deleted tickets are never
+// TicketFilter selects tickets in lists (docs/api.md §6.3). Deleted tickets are never
 // listed; closed and archived ones are.
 type TicketFilter struct {
 	ExternalID     *string
@@ -145,11 +145,11 @@ type TicketFilter struct {
 	CCUserID       *int64 // tickets where the user is an email CC
 	OrganizationID *int64
 	// SortBy is "id" (the default), "created_at", "updated_at", "status" or
-	// "priority" (the last two in their own order, api.md §6.1). Page.Desc reverses.
+	// "priority" (the last two in their own order, docs/api.md §6.1). Page.Desc reverses.
 	SortBy string
 }
 
-// TicketInput is one ticket create, update or import (api.md §6.2, §6.4). A nil
+// TicketInput is one ticket create, update or import (docs/api.md §6.2, §6.4). A nil
 // pointer leaves a field alone; a pointer to nil clears it.
 type TicketInput struct {
 	Subject        *string

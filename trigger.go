@@ -7,7 +7,7 @@ import (
 )
 
 // Trigger is a business rule that runs on ticket creates and updates
-// (api.md §10.1).
+// (docs/api.md §10.1).
 type Trigger struct {
 	ID          int64
 	Title       string
@@ -92,7 +92,7 @@ func (c Conditions) Normal() Conditions {
 
 // TicketHook runs inside the write transaction of every API, UI, channel and bulk
 // job ticket create or update, after the write's own changes are applied and
-// before the ticket and its audit are stored (triggers, api.md §10.1). It never
+// before the ticket and its audit are stored (triggers, docs/api.md §10.1). It never
 // runs for imports, deletions or user merges. An error rolls the write back.
 type TicketHook func(ctx context.Context, tx TicketTx, c *TicketChange) error
 

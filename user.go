@@ -174,7 +174,7 @@ type DeletedUser struct {
 	DeletedAt         *time.Time `json:"deleted_at,omitempty"`
 }
 
-// PhoneOf returns the user's phone and shared_phone_number values (api.md §2.1).
+// PhoneOf returns the user's phone and shared_phone_number values (docs/api.md §2.1).
 func PhoneOf(u *User) (*string, *bool) {
 	if id := u.PrimaryIdentity(IdentityPhone); id != nil {
 		f := false

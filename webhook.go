@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Webhook values (api.md §10.2).
+// Webhook values (docs/api.md §10.2).
 var (
 	WebhookMethods       = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 	WebhookFormats       = []string{"json", "xml", "form_encoded"}

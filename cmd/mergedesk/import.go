@@ -302,7 +302,7 @@ func (s *csvSource) next() (mergedesk.NewUser, int, error) {
 		u.ExternalID = &ext
 	}
 	if u.Name == "" {
-		// Like an inline requester (api.md §6.2): the e-mail's local part, else the external id.
+		// Like an inline requester (docs/api.md §6.2): the e-mail's local part, else the external id.
 		switch {
 		case u.Email != "":
 			u.Name = u.Email[:strings.LastIndexByte(u.Email, '@')]
@@ -321,7 +321,7 @@ func (s *csvSource) next() (mergedesk.NewUser, int, error) {
 	return u, line, nil
 }
 
-// jsonlSource reads one Zendesk user object per line (api.md §2.1), either bare
+// jsonlSource reads one Zendesk user object per line (docs/api.md §2.1), either bare
 // or wrapped as {"user":{...}}.
 type jsonlSource struct {
 	sc   *bufio.Scanner

@@ -23,7 +23,7 @@ import (
 const mergeUsage = `usage: mergedesk merge SOURCE TARGET [--dry-run] [--yes] [--db DSN] [--actor EMAIL]
 
 Merges the end user SOURCE into the end user TARGET (an id or an email address
-each), by the rules of merge-rules.md. It first prints the preview: every profile
+each), by the rules of docs/merge.md. It first prints the preview: every profile
 field's outcome, the tickets that move and anything that blocks the merge. Then,
 unless --dry-run, it asks for confirmation on a terminal; without one, --yes is
 required. A merge cannot be undone.

@@ -1,6 +1,6 @@
 // Package channel receives inbound interactions: mail over SMTP (parsed with
 // enmime) turned into store.InboundMessage, which the store resolves to the
-// right profile and records as a ticket or a comment (api.md §13).
+// right profile and records as a ticket or a comment (docs/api.md §13).
 package channel
 
 import (
@@ -20,7 +20,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
-// MaxMailBytes is the largest mail accepted (api.md §13.2); larger mail is
+// MaxMailBytes is the largest mail accepted (docs/api.md §13.2); larger mail is
 // refused at DATA with 552.
 const MaxMailBytes = 10 << 20
 
@@ -196,7 +196,7 @@ func addressList(env *enmime.Envelope, h string) []*mail.Address {
 	return list
 }
 
-// automatic says why a mail is automatic, or "" (api.md §13.2).
+// automatic says why a mail is automatic, or "" (docs/api.md §13.2).
 func automatic(env *enmime.Envelope, envFrom, from string, receiving map[string]bool) string {
 	if v := strings.ToLower(strings.TrimSpace(env.GetHeader("Auto-Submitted"))); v != "" && v != "no" {
 		return "Auto-Submitted: " + v

@@ -164,7 +164,7 @@ func ListenSMTPWith(addr string, inbox *Inbox, lim SMTPLimits) (*SMTPServer, err
 	}))
 	srv.Domain = "mergedesk"
 	// One byte over the limit: go-smtp's reader refuses a message that reaches
-	// MaxMessageBytes, and mail of exactly 10 MiB is allowed (api.md §13.2).
+	// MaxMessageBytes, and mail of exactly 10 MiB is allowed (docs/api.md §13.2).
 	srv.MaxMessageBytes = MaxMailBytes + 1
 	srv.MaxRecipients = 100
 	srv.ReadTimeout = lim.ReadTimeout

@@ -139,7 +139,7 @@ func TestCompactAgrees(t *testing.T) {
 			area := fmt.Sprint(rng.IntN(900) + 10)
 			sub := fmt.Sprintf("%0*d", 4+rng.IntN(5), rng.IntN(100000000))
 			v := fmt.Sprintf(formats[rng.IntN(len(formats))], cc, area, sub)
-			// api.md §3.3: a leading 00 is international in every region.
+			// docs/api.md §3.3: a leading 00 is international in every region.
 			oracle := v
 			if strings.HasPrefix(oracle, "00") {
 				oracle = "+" + oracle[2:]

@@ -20,7 +20,7 @@ import (
 // MaxTickets is the most tickets a user taking part in a merge may request (M4).
 const MaxTickets = 10_000
 
-// Refusal codes (api.md §12.1), in the order details.base lists them.
+// Refusal codes (docs/api.md §12.1), in the order details.base lists them.
 const (
 	CodeSameUser       = "SameUser"
 	CodeNotEndUser     = "NotEndUser"
@@ -30,7 +30,7 @@ const (
 	CodeExternalIDSSO  = "ExternalIdWithSSO"
 )
 
-// Outcomes of a field (api.md §12.3).
+// Outcomes of a field (docs/api.md §12.3).
 const (
 	Unchanged = "unchanged"
 	Kept      = "kept"
@@ -111,7 +111,7 @@ func (p *Plan) Refusal() error {
 }
 
 // Check returns every eligibility rule (M1–M5) the pair breaks, one entry per rule
-// and user, in the order of api.md §12.1.
+// and user, in the order of docs/api.md §12.1.
 func Check(in Input) []mergedesk.FieldError {
 	var out []mergedesk.FieldError
 	s, t := in.Source.User, in.Target.User

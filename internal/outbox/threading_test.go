@@ -74,7 +74,7 @@ func sendMail(t *testing.T, addr, from, msg string) {
 // opens a ticket, a trigger's notification goes out through the relay, and the
 // customer's reply, which names that notification only in In-Reply-To (its
 // subject carries no ticket number), is appended to the same ticket
-// (api.md §13.2: a Message-ID Mergedesk recorded for a ticket, outbound).
+// (docs/api.md §13.2: a Message-ID Mergedesk recorded for a ticket, outbound).
 func TestNotificationReplyThreads(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

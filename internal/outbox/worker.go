@@ -31,7 +31,7 @@ import (
 
 // Defaults of a Worker.
 const (
-	DefaultMaxAttempts = 4 // the first attempt and 3 retries (api.md §10.2)
+	DefaultMaxAttempts = 4 // the first attempt and 3 retries (docs/api.md §10.2)
 	DefaultTimeout     = 10 * time.Second
 	DefaultPoll        = time.Second
 	DefaultLease       = time.Minute

@@ -1,7 +1,7 @@
 // Package ratelimit is the API's optional request budget (--rate-limit): so many
 // requests a minute per user, or per client address for requests that do not
 // authenticate. Zendesk counts the same way and answers the same headers, so
-// clients written for it back off correctly (api.md §1.6).
+// clients written for it back off correctly (docs/api.md §1.6).
 //
 // Each key has a fixed one-minute window starting with its first request; the
 // count resets when the window ends. Counts live in memory, per process.

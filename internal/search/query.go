@@ -1,4 +1,4 @@
-// Package search parses the query language of GET /search (api.md §9). It is pure:
+// Package search parses the query language of GET /search (docs/api.md §9). It is pure:
 // turning a Query into SQL is the store's business.
 package search
 

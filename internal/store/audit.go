@@ -20,7 +20,7 @@ import (
 //	events (audit_id, ticket_id, type, author_id, public, body, data, created_at)
 //	  author_id, public and body are set for type 'Comment' only (its data holds
 //	  {"html_body":...}); every other type has them NULL and data holds the
-//	  event's wire keys except id and type, exactly as api.md §7.1 writes them:
+//	  event's wire keys except id and type, exactly as docs/api.md §7.1 writes them:
 //	  Create   {"field_name":"requester_id","value":"502"}
 //	  Change   {"field_name":"requester_id","value":"502","previous_value":"501"}
 //	  EmailCcChange  {"previous_email_ccs":["501"],"current_email_ccs":["502"]}

@@ -491,7 +491,7 @@ func conflict(r *bulkRow, set map[string]bool) error {
 }
 
 // domainOrganizations maps each email domain listed by exactly one organization
-// to it (api.md §2.4 domain mapping).
+// to it (docs/api.md §2.4 domain mapping).
 func domainOrganizations(ctx context.Context, tx *Tx) (map[string]int64, error) {
 	rows, err := tx.query(ctx, "SELECT id, domain_names FROM organizations WHERE domain_names <> ''")
 	if err != nil {

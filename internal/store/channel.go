@@ -32,7 +32,7 @@ const (
 var errCaptureRace = errors.New("identity captured concurrently")
 
 // ReceiveMessage records an inbound message on the profile it belongs to, in
-// one transaction (api.md §13.1, §13.2; on SQLite a savepoint of a transaction
+// one transaction (docs/api.md §13.1, §13.2; on SQLite a savepoint of a transaction
 // shared with concurrent messages): it resolves the sender and CCs by
 // identity (capturing unknown ones as new end users), then appends a comment
 // to the ticket the message threads onto or opens a new ticket (a follow-up
@@ -79,7 +79,7 @@ type preparedMessage struct {
 	cc   []normContact
 }
 
-// normContact is a contact with its identity value normalised (api.md §3.3):
+// normContact is a contact with its identity value normalised (docs/api.md §3.3):
 // stored is the form kept, norm the comparable one; err is the normalisation's
 // error, reported when the transaction reaches the contact.
 type normContact struct {
@@ -376,7 +376,7 @@ func ticketByMessageID(ctx context.Context, q querier, ids []string, direction s
 }
 
 // RecordMessageID remembers the Message-ID of a mail sent about a ticket, so
-// replies to it thread onto the ticket (api.md §13.2). Recording an id twice is
+// replies to it thread onto the ticket (docs/api.md §13.2). Recording an id twice is
 // a no-op.
 func (db *DB) RecordMessageID(ctx context.Context, ticketID int64, messageID string) error {
 	if normMessageID(messageID) == "" {

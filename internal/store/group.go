@@ -79,7 +79,7 @@ func (db *DB) Groups(ctx context.Context, p mergedesk.Page) ([]*mergedesk.Group,
 	return gs, info, err
 }
 
-// CreateGroup creates a group (api.md §5). Errors: RecordInvalid (name
+// CreateGroup creates a group (docs/api.md §5). Errors: RecordInvalid (name
 // BlankValue, TooLong or DuplicateValue among groups that are not deleted).
 func (db *DB) CreateGroup(ctx context.Context, w mergedesk.GroupWrite) (*mergedesk.Group, error) {
 	var out *mergedesk.Group
@@ -168,7 +168,7 @@ func updateGroup(ctx context.Context, tx *Tx, id int64, w mergedesk.GroupWrite) 
 	return nil
 }
 
-// DeleteGroup soft-deletes a group (api.md §5): it leaves lists, and
+// DeleteGroup soft-deletes a group (docs/api.md §5): it leaves lists, and
 // organizations that route to it get no group. Tickets keep theirs. Errors:
 // RecordNotFound (also for a group already deleted).
 func (db *DB) DeleteGroup(ctx context.Context, id int64) error {

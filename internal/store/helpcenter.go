@@ -10,7 +10,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Help Center contributions (api.md §11) exist so that rule M26 can be observed:
+// Help Center contributions (docs/api.md §11) exist so that rule M26 can be observed:
 // they stay attached to the user who made them, even one merged away.
 
 // contributor checks that a user may contribute: it exists and is active.

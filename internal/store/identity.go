@@ -74,7 +74,7 @@ func identityOf(ctx context.Context, q querier, userID, id int64) (*mergedesk.Id
 	return &ids[0], nil
 }
 
-// AddIdentity adds an identity to an active user (api.md §3.2). check, when not
+// AddIdentity adds an identity to an active user (docs/api.md §3.2). check, when not
 // nil, runs on the user inside the transaction before anything is written (as
 // for every identity write below).
 func (db *DB) AddIdentity(ctx context.Context, userID int64, ni mergedesk.NewIdentity, check func(*mergedesk.User) error) (*mergedesk.Identity, error) {
@@ -192,7 +192,7 @@ func renameField(err error, from, to string) error {
 }
 
 // mapDomain joins an end user without organizations to the one organization that
-// lists the domain of email (api.md §2.4). Merges never call it (M19).
+// lists the domain of email (docs/api.md §2.4). Merges never call it (M19).
 func mapDomain(ctx context.Context, tx *Tx, u *mergedesk.User, email string) error {
 	if u.Role != mergedesk.RoleEndUser || len(u.Memberships) > 0 {
 		return nil

@@ -13,7 +13,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// JobRetention is how long finished jobs are kept (api.md §8).
+// JobRetention is how long finished jobs are kept (docs/api.md §8).
 const JobRetention = 7 * 24 * time.Hour
 
 const jobColumns = "id, job_type, owner_id, status, total, progress, message, payload, results, created_at, updated_at"

@@ -83,7 +83,7 @@ func promoteDefault(ctx context.Context, tx *Tx, userID int64) error {
 }
 
 // checkMultipleOrgs refuses a second membership when the account allows one
-// organization per user (api.md §4.2). Writing a user's organization_id replaces
+// organization per user (docs/api.md §4.2). Writing a user's organization_id replaces
 // instead and never calls it.
 func checkMultipleOrgs(ctx context.Context, tx *Tx, u *mergedesk.User) error {
 	if len(u.Memberships) == 0 {
@@ -143,7 +143,7 @@ func loadMembership(ctx context.Context, q querier, id int64) (*mergedesk.Member
 }
 
 // Memberships lists memberships matching f. A list narrowed to one user is in
-// that user's order (default first, then by organization name; api.md §4.2);
+// that user's order (default first, then by organization name; docs/api.md §4.2);
 // any other list is in id order.
 func (db *DB) Memberships(ctx context.Context, f mergedesk.MembershipFilter, p mergedesk.Page) ([]mergedesk.Membership, mergedesk.PageInfo, error) {
 	where := []string{"1 = 1"}
@@ -191,7 +191,7 @@ var userMemberships = list{
 	lostCursor: true,
 }
 
-// CreateMembership makes an active user a member of an organization (api.md
+// CreateMembership makes an active user a member of an organization (docs/api.md
 // §4.2). The user's first membership is its default; makeDefault makes a later
 // one the default. check, when not nil, runs on the user before anything is
 // written. Errors: RecordInvalid (user_id InvalidValue or UserInactive;
@@ -252,7 +252,7 @@ func (db *DB) CreateMembership(ctx context.Context, userID, orgID int64, makeDef
 	return out, err
 }
 
-// DeleteMembership removes a membership (api.md §4.2); if it was the default,
+// DeleteMembership removes a membership (docs/api.md §4.2); if it was the default,
 // the user's first remaining membership by organization name becomes the default.
 // check, when not nil, runs on the member first. Errors: RecordNotFound.
 func (db *DB) DeleteMembership(ctx context.Context, id int64, check func(*mergedesk.User) error) error {

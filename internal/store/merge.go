@@ -92,7 +92,7 @@ func (db *DB) PreviewMerge(ctx context.Context, sourceID, targetID int64) (*merg
 	return merge.Decide(in), nil
 }
 
-// MergeUsers merges source into target on behalf of actor (api.md §12.1, rules
+// MergeUsers merges source into target on behalf of actor (docs/api.md §12.1, rules
 // M1–M30), atomically: both users are locked in ascending id order before
 // anything is read, eligibility and the optional preview version are checked on
 // what the lock guarantees, and every change, the audits and the merge record
@@ -192,7 +192,7 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	}
 	// The source: inactive, merged_into_id, nothing owned (M29). Its identities
 	// have moved already; s still holds them so that /deleted_users shows the
-	// email and phone it had just before the merge (api.md §2.3).
+	// email and phone it had just before the merge (docs/api.md §2.3).
 	if err := deactivateUser(ctx, tx, s, &t.ID); err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ func (db *DB) AutocompleteOrganizations(ctx context.Context, prefix string, limi
 	return loadOrganizations(ctx, db.r(), ids)
 }
 
-// CreateOrganization creates an organization (api.md §4.1). Errors: RecordInvalid
+// CreateOrganization creates an organization (docs/api.md §4.1). Errors: RecordInvalid
 // (name BlankValue, TooLong or DuplicateValue; external_id DuplicateValue;
 // group_id InvalidValue).
 func (db *DB) CreateOrganization(ctx context.Context, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error) {
@@ -163,7 +163,7 @@ func (db *DB) CreateOrganization(ctx context.Context, w mergedesk.OrganizationWr
 	return out, err
 }
 
-// UpdateOrganization applies w to an organization (api.md §4.1). Errors:
+// UpdateOrganization applies w to an organization (docs/api.md §4.1). Errors:
 // RecordNotFound, and those of CreateOrganization.
 func (db *DB) UpdateOrganization(ctx context.Context, id int64, w mergedesk.OrganizationWrite) (*mergedesk.Organization, error) {
 	var out *mergedesk.Organization
@@ -271,7 +271,7 @@ func domainNames(in []string) []string {
 	return out
 }
 
-// DeleteOrganization deletes an organization (api.md §4.1): its memberships go,
+// DeleteOrganization deletes an organization (docs/api.md §4.1): its memberships go,
 // each member that lost its default gets the next one by name, and tickets keep
 // their organization_id as history. Errors: RecordNotFound.
 func (db *DB) DeleteOrganization(ctx context.Context, id int64) error {

@@ -80,7 +80,7 @@ func (tx *Tx) Enqueue(ctx context.Context, m *mergedesk.OutboxMessage) error {
 	m.ID = id
 	if m.Kind == mergedesk.OutboxEmail && m.TicketID != 0 {
 		// Recorded with the message, so that a reply to the mail threads onto
-		// its ticket (api.md §13.2) however late the mail is delivered. The id
+		// its ticket (docs/api.md §13.2) however late the mail is delivered. The id
 		// is new (it names the outbox row), so no duplicate check is needed.
 		mid := m.MessageID()
 		if _, err := tx.exec(ctx, `INSERT INTO message_ids (ticket_id, audit_id, message_id, message_id_norm, direction, created_at)

@@ -13,7 +13,7 @@ import (
 )
 
 // searchCond is one SQL condition and its arguments. Search compiles each term
-// of a search.Query (api.md §9) into one; terms are ANDed and a negated term is
+// of a search.Query (docs/api.md §9) into one; terms are ANDed and a negated term is
 // wrapped in NOT. No value is ever written into the SQL text. Values are
 // lower-cased here and compared with lower-cased columns (or the *_norm
 // columns), so matching is case-insensitive. A '*' in a value is a wildcard. A
@@ -27,7 +27,7 @@ type searchCond struct {
 // searchNothing is the condition of an unknown field or an unusable value.
 var searchNothing = searchCond{sql: "1 = 0"}
 
-// Orders of the ticket enums for <, >, <= and >= (api.md §6.1).
+// Orders of the ticket enums for <, >, <= and >= (docs/api.md §6.1).
 var (
 	searchStatuses   = []string{"new", "open", "pending", "hold", "solved", "closed"}
 	searchPriorities = []string{"low", "normal", "high", "urgent"}
@@ -60,7 +60,7 @@ type searchKind struct {
 }
 
 // SearchUsers returns the ids of active users matching q (user grammar of
-// api.md §9), one page of them, and how many match in all. region is the
+// docs/api.md §9), one page of them, and how many match in all. region is the
 // account's default phone region. sortBy is "created_at" or "updated_at"
 // (default), sortOrder "asc" or "desc" (default); ties are broken by id in the
 // same direction. limit <= 0 returns no ids, only the total.
@@ -85,7 +85,7 @@ func userSearch(region string) searchKind {
 // SearchTickets returns the ids of non-deleted tickets (archived ones included)
 // matching q, one page of them, and how many match in all. sortBy is
 // "created_at", "updated_at" (default), "priority", "status" (both in their
-// own order, api.md §6.1) or "ticket_type"; otherwise as SearchUsers.
+// own order, docs/api.md §6.1) or "ticket_type"; otherwise as SearchUsers.
 func (db *DB) SearchTickets(ctx context.Context, q search.Query, sortBy, sortOrder string, limit, offset int) ([]int64, int, error) {
 	return db.search(ctx, ticketSearch(), q, sortBy, sortOrder, limit, offset)
 }

@@ -49,7 +49,7 @@ func loadSettings(ctx context.Context, q querier) (mergedesk.Settings, error) {
 }
 
 // txSettings reads the settings inside tx, so a merge sees the settings that hold
-// when it commits (api.md §14).
+// when it commits (docs/api.md §14).
 func (tx *Tx) settings(ctx context.Context) (mergedesk.Settings, error) {
 	return loadSettings(ctx, tx)
 }

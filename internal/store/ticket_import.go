@@ -6,7 +6,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// ImportTicket creates a ticket as it was (api.md §6.4): status (closed included),
+// ImportTicket creates a ticket as it was (docs/api.md §6.4): status (closed included),
 // created_at, updated_at and solved_at are taken as given, and each comment gets
 // its own audit dated at the comment's created_at, the first also carrying the
 // Create events. via is "import". With archive, a closed ticket is created

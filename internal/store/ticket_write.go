@@ -18,7 +18,7 @@ func (db *DB) SetTicketHook(h mergedesk.TicketHook) { db.hook = h }
 
 func (db *DB) ticketHook() mergedesk.TicketHook { return db.hook }
 
-// CreateTicket creates a ticket with its first comment and audit (api.md §6.2)
+// CreateTicket creates a ticket with its first comment and audit (docs/api.md §6.2)
 // and runs the ticket hook. Errors: RecordInvalid (BlankValue, InvalidValue,
 // UserInactive).
 func (db *DB) CreateTicket(ctx context.Context, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
@@ -36,7 +36,7 @@ func (db *DB) CreateTicket(ctx context.Context, in mergedesk.TicketInput, w merg
 }
 
 // UpdateTicket applies in to a ticket, adds its comment and writes one audit
-// (api.md §6.2), running the ticket hook. The audit is nil when nothing changed.
+// (docs/api.md §6.2), running the ticket hook. The audit is nil when nothing changed.
 // Errors: RecordNotFound, UpdateConflict, RecordInvalid (ClosedTicket,
 // InvalidValue, UserInactive).
 func (db *DB) UpdateTicket(ctx context.Context, id int64, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.Ticket, *mergedesk.Audit, error) {
@@ -229,7 +229,7 @@ func applyPeople(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, in merg
 // applyOrganization sets the ticket's organization: the requester's default on
 // a create; if given, one of the requester's organizations. A later requester
 // change keeps it (M12). A new ticket without a group is then routed to the
-// organization's group (api.md §5), before the hook, so triggers see it.
+// organization's group (docs/api.md §5), before the hook, so triggers see it.
 func applyOrganization(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, requester *mergedesk.User, in mergedesk.TicketInput) error {
 	t := c.Ticket
 	switch {
@@ -582,7 +582,7 @@ func commentEventOf(ctx context.Context, tx *Tx, c mergedesk.CommentInput, write
 }
 
 // propertyEvents returns the Create events of a new ticket (prev nil) or the
-// Change events from prev to t, values encoded as api.md §7.1 says.
+// Change events from prev to t, values encoded as docs/api.md §7.1 says.
 func propertyEvents(prev, t *mergedesk.Ticket) []mergedesk.Event {
 	type prop struct {
 		name      string

@@ -11,7 +11,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
-// CreateUser creates a user with its identities and organization (api.md §2.3).
+// CreateUser creates a user with its identities and organization (docs/api.md §2.3).
 func (db *DB) CreateUser(ctx context.Context, nu mergedesk.NewUser) (*mergedesk.User, error) {
 	var out *mergedesk.User
 	err := db.Update(ctx, func(tx *Tx) error {
@@ -133,7 +133,7 @@ func findOrCreateOrganization(ctx context.Context, tx *Tx, name string) (int64, 
 		name, NameNorm(name), now, now)
 }
 
-// UpdateUser applies upd to an active user (api.md §2.4). check, when not nil,
+// UpdateUser applies upd to an active user (docs/api.md §2.4). check, when not nil,
 // runs on the user inside the transaction before anything is written.
 func (db *DB) UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, error) {
 	var out *mergedesk.User
@@ -163,7 +163,7 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate,
 		set = append(set, c+" = ?")
 		args = append(args, v)
 	}
-	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" { // "" means no change (api.md §1.3)
+	if upd.Name != nil && strings.TrimSpace(*upd.Name) != "" { // "" means no change (docs/api.md §1.3)
 		name, err := mergedesk.CheckName(*upd.Name)
 		if err != nil {
 			return err
@@ -267,7 +267,7 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate,
 	return nil
 }
 
-// DeleteUser soft-deletes a user (api.md §2.3): its identities are released, it
+// DeleteUser soft-deletes a user (docs/api.md §2.3): its identities are released, it
 // leaves its organizations, its tickets keep it as requester. check, when not
 // nil, runs on the user inside the transaction before anything is written.
 func (db *DB) DeleteUser(ctx context.Context, id, actorID int64, check func(*mergedesk.User) error) (*mergedesk.User, error) {

@@ -1,4 +1,4 @@
-// Package trigger runs business rules (api.md §10.1): it decides which triggers
+// Package trigger runs business rules (docs/api.md §10.1): it decides which triggers
 // fire on a ticket write, applies their actions inside the write's transaction
 // and puts their webhook calls and mail in the outbox. Conditions, validation
 // and templates are pure functions of their arguments.
@@ -121,7 +121,7 @@ func compare(c mergedesk.Condition, prev, cur string, order []string) bool {
 // viaIDs are Zendesk's numeric via ids that triggers accept.
 var viaIDs = map[string]string{"0": "web", "4": "email", "5": "api"}
 
-// Channels are the via channels a via_id condition can name (api.md §6.1).
+// Channels are the via channels a via_id condition can name (docs/api.md §6.1).
 var Channels = []string{"api", "web", "email", "voice", "sms", "whatsapp", "native_messaging", "twitter", "facebook", "chat"}
 
 // Channel returns the channel a via_id value names: a channel string, or one of

@@ -31,7 +31,7 @@ func Install(db interface{ SetTicketHook(mergedesk.TicketHook) }) *Engine {
 	return e
 }
 
-// RuleVia is the via of the events a trigger writes (api.md §7.1).
+// RuleVia is the via of the events a trigger writes (docs/api.md §7.1).
 func RuleVia(t *mergedesk.Trigger) mergedesk.Via {
 	v := mergedesk.NewVia("rule")
 	v.Source.From = map[string]any{"id": t.ID, "title": t.Title}

@@ -40,7 +40,7 @@ func jsonEscape(s string) string {
 	return string(out[1 : len(out)-1])
 }
 
-// TemplateData returns the placeholder values of a ticket (api.md §10.1).
+// TemplateData returns the placeholder values of a ticket (docs/api.md §10.1).
 // requester may be nil; url is the ticket's link.
 func TemplateData(t *mergedesk.Ticket, requester *mergedesk.User, url string, currentUserID int64) Data {
 	d := Data{

@@ -13,7 +13,7 @@ var (
 		"not_changed", "not_value", "not_value_previous"}
 	idOps = []string{"is", "is_not", "changed", "not_changed"}
 
-	// conditionOps are the operators of each condition field (api.md §10.1).
+	// conditionOps are the operators of each condition field (docs/api.md §10.1).
 	conditionOps = map[string][]string{
 		"update_type":     {"is", "is_not"},
 		"status":          statusOps,

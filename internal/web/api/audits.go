@@ -87,7 +87,7 @@ func (s *Server) listTicketComments(w http.ResponseWriter, r *http.Request) erro
 
 // listAllAudits serves GET /ticket_audits: cursor paging only. With page[...]
 // parameters it answers meta/links; without them, the legacy cursor/limit form
-// go-zendesk's GetAllTicketAudits reads (api.md §7.2).
+// go-zendesk's GetAllTicketAudits reads (docs/api.md §7.2).
 func (s *Server) listAllAudits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	desc := strings.EqualFold(q.Get("sort_order"), "desc")

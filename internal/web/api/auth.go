@@ -28,7 +28,7 @@ func WithCaller(ctx context.Context, p mergedesk.Principal) context.Context {
 	return context.WithValue(ctx, callerKey{}, &caller{p})
 }
 
-// authenticate resolves the three schemes of product.md. Password checks are slow
+// authenticate resolves the three schemes of docs/api.md §1.7. Password checks are slow
 // by design, so successful ones are remembered for a minute, keyed by a hash of
 // the credentials (never the credentials themselves).
 func (s *Server) authenticate(r *http.Request) (*caller, error) {
@@ -73,7 +73,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 // hashing, at most a few checks hash at a time, and failures take as long as a
 // real check whether or not the account exists or has a password.
 //
-// A throttled attempt answers 429 with Retry-After (api.md §1.6), not 401:
+// A throttled attempt answers 429 with Retry-After (docs/api.md §1.6), not 401:
 // clients honour Retry-After and back off, whereas a 401 tells a person their
 // password is wrong when it may be right, and tells scripts to give up or to
 // prompt again. The 429 reveals nothing about the account: unknown emails are

@@ -233,7 +233,7 @@ func manyTickets(n int, requester int64) map[string]any {
 	return map[string]any{"tickets": l}
 }
 
-// TestLenientInput covers what real clients send (api.md §1.3): all of it is
+// TestLenientInput covers what real clients send (docs/api.md §1.3): all of it is
 // accepted, and the listed values mean what the table says.
 func TestLenientInput(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {

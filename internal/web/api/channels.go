@@ -8,7 +8,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// contactBody is a message's sender or CC (api.md §13.1).
+// contactBody is a message's sender or CC (docs/api.md §13.1).
 type contactBody struct {
 	Type  string `json:"type"`
 	Value string `json:"value"`
@@ -34,7 +34,7 @@ func (s *Server) channelRoutes() {
 }
 
 // postChannelMessage records an inbound message from an integration on the
-// profile that owns its sender's identity (api.md §13.1).
+// profile that owns its sender's identity (docs/api.md §13.1).
 func (s *Server) postChannelMessage(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Message *messageBody `json:"message"`

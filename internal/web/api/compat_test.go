@@ -17,7 +17,7 @@ import (
 
 // These tests drive the server with a real Zendesk client written by others
 // (go-zendesk v0.18.0): if it works against Mergedesk, integrations will
-// (api.md "Compatibility notes").
+// (docs/api.md "Compatibility notes").
 
 const (
 	adminEmail   = "admin@mergedesk.test"

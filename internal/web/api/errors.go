@@ -79,7 +79,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
 	case http.StatusTooManyRequests:
 		// The limiter that refused the request set Retry-After; a bare
-		// ETooManyRequests gets a short one, never none (api.md §1.6).
+		// ETooManyRequests gets a short one, never none (docs/api.md §1.6).
 		if w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "1")
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // The golden files under testdata/golden pin the documented key sets and value
-// types of api.md's response shapes. They started as the spec's own examples,
+// types of docs/api.md's response shapes. They started as the spec's own examples,
 // normalised; -update rewrites them from the server once its answers are right.
 var update = flag.Bool("update", false, "rewrite testdata/golden from the server's responses")
 
@@ -153,7 +153,7 @@ func idIn(t *testing.T, raw []byte, key string) int64 {
 	return num(obj(t, m, key), "id")
 }
 
-// TestGolden builds the scenario of api.md's examples (group Billing, organization
+// TestGolden builds the scenario of docs/api.md's examples (group Billing, organization
 // Acme, user Ann Lee with a CC Bo, ticket "Refund") and pins each shape.
 func TestGolden(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {

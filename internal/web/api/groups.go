@@ -7,7 +7,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// groupJSON is the group object of api.md §5.
+// groupJSON is the group object of docs/api.md §5.
 type groupJSON struct {
 	ID          int64   `json:"id"`
 	URL         string  `json:"url"`

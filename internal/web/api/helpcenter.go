@@ -7,7 +7,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Help Center contributions (api.md §11). Agents and admins write on behalf of
+// Help Center contributions (docs/api.md §11). Agents and admins write on behalf of
 // any active user through author_id or user_id, which default to the caller.
 
 type postJSON struct {

@@ -6,7 +6,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// identityBody is an identity in a request (api.md §3).
+// identityBody is an identity in a request (docs/api.md §3).
 type identityBody struct {
 	Type               string      `json:"type"`
 	Value              Opt[string] `json:"value"`

@@ -9,7 +9,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// Job types (api.md §8).
+// Job types (docs/api.md §8).
 const (
 	JobCreateUsers         = "bulk_create_users"
 	JobCreateOrUpdateUsers = "bulk_create_or_update_users"

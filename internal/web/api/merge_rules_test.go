@@ -16,7 +16,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
-// This file proves the merge engine against merge-rules.md (M1–M31) and api.md
+// This file proves the merge engine against docs/merge.md (M1–M31) and docs/api.md
 // §7.1 and §12, end to end through the API, on every database.
 
 // eachMergeDB is eachDB plus a raw connection to the same database, for the full
@@ -561,7 +561,7 @@ func mergeAudits(t *testing.T, e *env, ticket int64) []map[string]any {
 	return out
 }
 
-// TestMergeTickets proves M9–M12 and the exact audit of api.md §7.1.
+// TestMergeTickets proves M9–M12 and the exact audit of docs/api.md §7.1.
 func TestMergeTickets(t *testing.T) {
 	eachMergeDB(t, func(t *testing.T, e *env, _ *sql.DB) {
 		org := e.createOrg("Source Org", nil)
@@ -737,7 +737,7 @@ func TestMergeSourceAfterwards(t *testing.T) {
 			t.Errorf("deleted user = %v", d)
 		}
 		if d["email"] != "quix@example.com" || d["phone"] != "+14155550501" || d["organization_id"] != float64(org) {
-			t.Errorf("deleted user lost the values it had before the merge (api.md §2.3): %v", d)
+			t.Errorf("deleted user lost the values it had before the merge (docs/api.md §2.3): %v", d)
 		}
 		// New interactions from former identities land on the target.
 		for _, email := range []string{"quix@example.com", "QUIX2@example.com"} {
@@ -757,7 +757,7 @@ func TestMergeSourceAfterwards(t *testing.T) {
 	})
 }
 
-// TestUserMergeRecords proves M30 and api.md §12.5.
+// TestUserMergeRecords proves M30 and docs/api.md §12.5.
 func TestUserMergeRecords(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		org := e.createOrg("Rec Org", nil)
@@ -967,7 +967,7 @@ func TestMergePreview(t *testing.T) {
 	})
 }
 
-// TestMergeMany proves api.md §12.4.
+// TestMergeMany proves docs/api.md §12.4.
 func TestMergeMany(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		u := map[string]int64{}

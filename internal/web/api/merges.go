@@ -29,7 +29,7 @@ type mergeBody struct {
 }
 
 // mergeRequest reads the source from the path and the target from the body, in
-// the order of checks of api.md §12.1 (the caller was checked first: M6).
+// the order of checks of docs/api.md §12.1 (the caller was checked first: M6).
 func mergeRequest(r *http.Request) (source, target int64, version string, err error) {
 	source, err = pathID(r, "id")
 	if err != nil {

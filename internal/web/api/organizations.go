@@ -9,7 +9,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// organizationJSON is the organization object of api.md §4.1.
+// organizationJSON is the organization object of docs/api.md §4.1.
 type organizationJSON struct {
 	ID                 int64          `json:"id"`
 	URL                string         `json:"url"`
@@ -74,7 +74,7 @@ type organizationBody struct {
 }
 
 // write converts the body; null tags, domain_names and organization_fields mean
-// no change (api.md §1.3), which on create is the empty value.
+// no change (docs/api.md §1.3), which on create is the empty value.
 func (b *organizationBody) write() (mergedesk.OrganizationWrite, error) {
 	w := mergedesk.OrganizationWrite{Name: b.Name.Ptr(), ExternalID: strUpdate(b.ExternalID), DomainNames: b.DomainNames.Ptr(),
 		GroupID: refUpdate(b.GroupID), SharedTickets: b.SharedTickets.Ptr(), SharedComments: b.SharedComments.Ptr(),
@@ -267,7 +267,7 @@ func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request) erro
 	return writeJSON(w, http.StatusNoContent, nil)
 }
 
-// membershipJSON is the organization membership object of api.md §4.2.
+// membershipJSON is the organization membership object of docs/api.md §4.2.
 type membershipJSON struct {
 	ID               int64  `json:"id"`
 	URL              string `json:"url"`
@@ -443,7 +443,7 @@ func (s *Server) leaveOrganization(w http.ResponseWriter, r *http.Request) error
 }
 
 // makeDefaultOrganization ignores the body, which clients send as null, {} or
-// nothing (api.md §1.3).
+// nothing (docs/api.md §1.3).
 func (s *Server) makeDefaultOrganization(w http.ResponseWriter, r *http.Request) error {
 	uid, oid, err := userOrgPath(r)
 	if err != nil {

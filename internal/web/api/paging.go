@@ -10,7 +10,7 @@ import (
 )
 
 // pageParams reads offset (page, per_page) or cursor (page[size], page[after],
-// page[before]) parameters (api.md §1.5).
+// page[before]) parameters (docs/api.md §1.5).
 func pageParams(r *http.Request) (mergedesk.Page, error) {
 	q := r.URL.Query()
 	var p mergedesk.Page

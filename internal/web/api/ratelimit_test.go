@@ -10,7 +10,7 @@ import (
 
 // TestRateLimit: with a limit configured, each user (or, unauthenticated, each
 // address) gets that many requests a minute; then 429 TooManyRequests with
-// Retry-After (api.md §1.6). Every answer says the limit and what is left.
+// Retry-After (docs/api.md §1.6). Every answer says the limit and what is left.
 func TestRateLimit(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		e.Server.RateLimit = ratelimit.New(3)

@@ -15,7 +15,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/web/api"
 )
 
-// rule is an access rule of api.md §1.7.
+// rule is an access rule of docs/api.md §1.7.
 type rule int
 
 const (
@@ -45,7 +45,7 @@ func (r rule) access() api.Access {
 	return api.Self
 }
 
-// specAccess is every endpoint of api.md §2–§14 with its access rule (§1.7).
+// specAccess is every endpoint of docs/api.md §2–§14 with its access rule (§1.7).
 // Keys use "{}" for every path parameter. A route the server registers that is
 // not here fails TestRoleMatrix: add it here with the rule the spec gives it.
 var specAccess = map[string]rule{
@@ -161,7 +161,7 @@ var specAccess = map[string]rule{
 	"POST /community/posts/{}/down":          staff,
 	"GET /community/posts/{}/subscriptions":  staff,
 	"POST /community/posts/{}/subscriptions": staff,
-	// Registered by helpcenter.go though api.md §11 does not list them.
+	// Registered by helpcenter.go though docs/api.md §11 does not list them.
 	"GET /community/posts/{}/comments/{}":      staff,
 	"GET /community/posts/{}/subscriptions/{}": staff,
 	"GET /help_center/votes/{}":                staff,

@@ -1,5 +1,5 @@
 // Package api serves Mergedesk's REST API: the Zendesk Support API v2 dialect of
-// api.md plus Mergedesk's extensions.
+// docs/api.md plus Mergedesk's extensions.
 package api
 
 import (
@@ -18,7 +18,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/ratelimit"
 )
 
-// MaxBodyBytes is the largest request body accepted (api.md §1.1).
+// MaxBodyBytes is the largest request body accepted (docs/api.md §1.1).
 const MaxBodyBytes = 10 << 20
 
 // Server is the API handler.

@@ -12,7 +12,7 @@ func (s *Server) settingsRoutes() {
 	s.handle("PUT /account/settings", Admin, s.updateSettings)
 }
 
-// settingsView drops the write-only JWT shared secret (api.md §14).
+// settingsView drops the write-only JWT shared secret (docs/api.md §14).
 func settingsView(st mergedesk.Settings) map[string]any {
 	st.SSO.JWT.SharedSecret = ""
 	return map[string]any{"settings": st}

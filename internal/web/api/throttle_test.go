@@ -30,7 +30,7 @@ func (e *env) doAuth(path, auth string) (int, http.Header, map[string]any) {
 }
 
 // TestPasswordThrottle: HTTP Basic email:password failures are throttled per
-// account and address like the UI's sign-in form (api.md §1.6: 429 with
+// account and address like the UI's sign-in form (docs/api.md §1.6: 429 with
 // Retry-After), before any password is hashed.
 func TestPasswordThrottle(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {

@@ -8,7 +8,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// ticketJSON is the ticket object of api.md §6.1, fields in the documented order.
+// ticketJSON is the ticket object of docs/api.md §6.1, fields in the documented order.
 type ticketJSON struct {
 	ID                   int64                   `json:"id"`
 	URL                  string                  `json:"url"`
@@ -61,7 +61,7 @@ func (s *Server) ticketURL(r *http.Request, id int64) string {
 	return s.url(r, "/tickets/"+strconv.FormatInt(id, 10))
 }
 
-// ticketView renders a ticket (api.md §6.1).
+// ticketView renders a ticket (docs/api.md §6.1).
 func (s *Server) ticketView(r *http.Request, t *mergedesk.Ticket) *ticketJSON {
 	ccs := nonNil(t.EmailCCIDs)
 	fol := nonNil(t.FollowerIDs)
@@ -128,7 +128,7 @@ func wireFieldValue(v any) any {
 	return string(b)
 }
 
-// auditJSON is an audit (api.md §7.1).
+// auditJSON is an audit (docs/api.md §7.1).
 type auditJSON struct {
 	ID        int64            `json:"id"`
 	TicketID  int64            `json:"ticket_id"`
@@ -165,7 +165,7 @@ func auditsView(as []*mergedesk.Audit) []*auditJSON {
 	return out
 }
 
-// commentJSON is a ticket comment (api.md §6.3).
+// commentJSON is a ticket comment (docs/api.md §6.3).
 type commentJSON struct {
 	ID          int64          `json:"id"`
 	Type        string         `json:"type"`

@@ -12,7 +12,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// ticketBody is the writable part of a ticket in a request (api.md §6.1, §6.2,
+// ticketBody is the writable part of a ticket in a request (docs/api.md §6.1, §6.2,
 // §6.4). Read-only fields (id, url, via, collaborator_ids, ...) are ignored.
 type ticketBody struct {
 	Subject                 Opt[string]            `json:"subject"`
@@ -463,7 +463,7 @@ type ticketJobItem struct {
 	Archive bool            `json:"archive_immediately,omitempty"`
 }
 
-// bulkTickets queues {"tickets":[…]} (at most 100) as a job (api.md §8).
+// bulkTickets queues {"tickets":[…]} (at most 100) as a job (docs/api.md §8).
 func (s *Server) bulkTickets(jobType string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var env map[string]json.RawMessage

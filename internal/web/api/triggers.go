@@ -10,7 +10,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/trigger"
 )
 
-// triggerJSON is the trigger object of api.md §10.1.
+// triggerJSON is the trigger object of docs/api.md §10.1.
 type triggerJSON struct {
 	ID          int64                `json:"id"`
 	URL         string               `json:"url"`

@@ -57,7 +57,7 @@ func tcpProxy(t *testing.T, target string) (addr string, stop func()) {
 }
 
 // TestDatabaseUnavailable: a database that does not answer gives 503
-// ServiceUnavailable with Retry-After (api.md §1.6), which Zendesk clients
+// ServiceUnavailable with Retry-After (docs/api.md §1.6), which Zendesk clients
 // retry, not 500.
 func TestDatabaseUnavailable(t *testing.T) {
 	for name, dsn := range storetest.DSNs(t) {

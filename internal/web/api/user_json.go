@@ -19,7 +19,7 @@ func tsPtr(t *time.Time) *string {
 	return &s
 }
 
-// userJSON is the full user object of api.md §2.1, fields in the documented order.
+// userJSON is the full user object of docs/api.md §2.1, fields in the documented order.
 type userJSON struct {
 	ID                   int64          `json:"id"`
 	URL                  string         `json:"url"`
@@ -165,7 +165,7 @@ func ianaOrUTC(tz string) string {
 	return "Etc/UTC"
 }
 
-// identityJSON is the identity object of api.md §3.1.
+// identityJSON is the identity object of docs/api.md §3.1.
 type identityJSON struct {
 	URL                string  `json:"url"`
 	ID                 int64   `json:"id"`

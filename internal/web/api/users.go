@@ -10,7 +10,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// userBody is the writable part of a user in a request (api.md §2.1).
+// userBody is the writable part of a user in a request (docs/api.md §2.1).
 type userBody struct {
 	Name              Opt[string]            `json:"name"`
 	Email             Opt[string]            `json:"email"`

@@ -9,7 +9,7 @@ import (
 	"github.com/mergedesk/mergedesk"
 )
 
-// webhookJSON is the webhook object of api.md §10.2. Authentication shows its
+// webhookJSON is the webhook object of docs/api.md §10.2. Authentication shows its
 // type and position, never its data.
 type webhookJSON struct {
 	ID             string         `json:"id"`
@@ -107,7 +107,7 @@ func decodeWebhookCursor(c string) (string, error) {
 	return string(b[2:]), nil
 }
 
-// listWebhooks is cursor only (api.md §1.5).
+// listWebhooks is cursor only (docs/api.md §1.5).
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	p := mergedesk.WebhookPage{Size: clampSize(q.Get("page[size]"))}

@@ -71,7 +71,7 @@ func (s *Server) mergeCandidates(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, http.StatusOK, "user", "merge_candidates", f)
 }
 
-// reasons puts the rules a merge breaks (api.md §12.1) into words.
+// reasons puts the rules a merge breaks (docs/api.md §12.1) into words.
 func reasons(blockers []mergedesk.FieldError, source, target *mergedesk.User) []string {
 	var out []string
 	for _, b := range blockers {

@@ -93,7 +93,7 @@ type CustomersPage struct {
 var phoneLike = regexp.MustCompile(`^[+(]?[0-9][0-9 ()./-]{4,}$`)
 
 // searchUsers finds active users by name, email or phone. Free text goes through
-// the search grammar of api.md §9; a phone number typed with spaces is searched
+// the search grammar of docs/api.md §9; a phone number typed with spaces is searched
 // as one word, which the store normalises to E.164 as a whole.
 func (s *Server) searchUsers(ctx context.Context, text string, endUsersOnly bool, limit, offset int) ([]*mergedesk.User, int, error) {
 	text = strings.TrimSpace(text)
