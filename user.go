@@ -186,3 +186,12 @@ func PhoneOf(u *User) (*string, *bool) {
 	}
 	return nil, nil
 }
+
+// Deleted is u as /deleted_users shows it: its profile values as they were
+// when it was deleted or merged away.
+func (u *User) Deleted() DeletedUser {
+	phone, shared := PhoneOf(u)
+	return DeletedUser{ID: u.ID, Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
+		RemotePhotoURL: u.RemotePhotoURL, LocaleID: u.LocaleID, TimeZone: u.TimeZone,
+		OrganizationID: u.DefaultOrganizationID(), Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}

@@ -57,8 +57,8 @@ func planFloor(ctx context.Context, db *store.DB, s, t, actor int64) (floorPlan,
 	}
 	p.tickets, p.ccs = plan.Tickets.Requested, plan.Tickets.CCd
 	p.identitiesMoved, p.fields = mustJSON(moved), mustJSON(plan.Fields)
-	p.sourceSnapshot = string(store.SourceSnapshot(src))
-	p.deletedSnapshot = mustJSON(store.DeletedUserOf(src))
+	p.sourceSnapshot = string(src.MergeSnapshot())
+	p.deletedSnapshot = mustJSON(src.Deleted())
 	p.addOrgs, p.defaultOrg, p.sharedPhone = plan.AddOrgIDs, plan.DefaultOrgID, plan.SharedPhone
 	return p, nil
 }

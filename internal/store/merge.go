@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/merge"
@@ -210,7 +209,7 @@ func insertMergeRecord(ctx context.Context, tx *Tx, in merge.Input, plan *merge.
 	if rec.IdentitiesMoved == nil {
 		rec.IdentitiesMoved = []mergedesk.MovedIdentity{}
 	}
-	rec.SourceSnapshot = SourceSnapshot(s)
+	rec.SourceSnapshot = s.MergeSnapshot()
 	var err error
 	rec.ID, err = tx.insert(ctx, `INSERT INTO user_merges (actor_id, source_id, target_id, tickets_moved, ccs_moved,
 		identities_moved, fields, source_snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -342,57 +341,6 @@ func mergeOrganizations(ctx context.Context, tx *Tx, tID int64, plan *merge.Plan
 		}
 	}
 	return nil
-}
-
-// SourceSnapshot is the merge record's picture of the source as it was just
-// before the merge: its full profile, identities and organization ids,
-// including what rules M20–M25 drop.
-func SourceSnapshot(u *mergedesk.User) json.RawMessage {
-	phone, shared := mergedesk.PhoneOf(u)
-	ids := []map[string]any{}
-	for _, id := range u.Identities {
-		ids = append(ids, map[string]any{"id": id.ID, "type": id.Type, "value": id.Value, "verified": id.Verified, "primary": id.Primary})
-	}
-	orgs := []int64{}
-	for _, m := range u.Memberships {
-		orgs = append(orgs, m.OrganizationID)
-	}
-	loc := mergedesk.LocaleByID(u.LocaleID)
-	locale := "en-US"
-	if loc != nil {
-		locale = loc.Locale
-	}
-	var photo any
-	if u.RemotePhotoURL != nil {
-		photo = map[string]any{"content_url": *u.RemotePhotoURL}
-	}
-	var roleType *int
-	if u.Role == mergedesk.RoleAdmin {
-		four := 4
-		roleType = &four
-	}
-	var lastLogin *string
-	if u.LastLoginAt != nil {
-		s := u.LastLoginAt.Format(time.RFC3339)
-		lastLogin = &s
-	}
-	b, _ := json.Marshal(map[string]any{
-		"user": map[string]any{"id": u.ID, "name": u.Name, "email": u.Email(), "phone": phone, "shared_phone_number": shared,
-			"role": u.Role, "role_type": roleType, "verified": u.Verified(), "active": u.Active, "merged_into_id": u.MergedIntoID,
-			"suspended": u.Suspended, "external_id": u.ExternalID, "locale": locale, "locale_id": u.LocaleID, "time_zone": u.TimeZone,
-			"iana_time_zone": mergedesk.IANATimeZone(u.TimeZone), "organization_id": u.DefaultOrganizationID(),
-			"tags": nonNilStrings(u.Tags), "details": u.Details, "notes": u.Notes, "alias": u.Alias, "signature": u.Signature,
-			"user_fields": u.UserFields, "photo": photo, "created_at": u.CreatedAt.Format(time.RFC3339),
-			"updated_at": u.UpdatedAt.Format(time.RFC3339), "last_login_at": lastLogin},
-		"identities": ids, "organization_ids": orgs})
-	return b
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 const userMergeColumns = `id, actor_id, source_id, target_id, tickets_moved, ccs_moved, identities_moved, fields, source_snapshot, created_at`

@@ -292,7 +292,7 @@ func (db *DB) DeleteUser(ctx context.Context, id, actorID int64, check func(*mer
 // deactivateUser takes a snapshot of u for /deleted_users and releases everything
 // it owns. mergedInto is set for merges.
 func deactivateUser(ctx context.Context, tx *Tx, u *mergedesk.User, mergedInto *int64) error {
-	snap := DeletedUserOf(u)
+	snap := u.Deleted()
 	now := unix(tx.now)
 	for _, q := range []string{"DELETE FROM identities WHERE user_id = ?", "DELETE FROM memberships WHERE user_id = ?",
 		"DELETE FROM api_tokens WHERE user_id = ?"} {
@@ -304,14 +304,6 @@ func deactivateUser(ctx context.Context, tx *Tx, u *mergedesk.User, mergedInto *
 		shared_phone = NULL, snapshot = ?, deactivated_at = ?, updated_at = ? WHERE id = ?`,
 		nullable(mergedInto), encodeJSON(snap), now, now, u.ID)
 	return err
-}
-
-// DeletedUserOf captures u's profile values.
-func DeletedUserOf(u *mergedesk.User) mergedesk.DeletedUser {
-	phone, shared := mergedesk.PhoneOf(u)
-	return mergedesk.DeletedUser{ID: u.ID, Name: u.Name, Email: u.Email(), Phone: phone, SharedPhoneNumber: shared,
-		RemotePhotoURL: u.RemotePhotoURL, LocaleID: u.LocaleID, TimeZone: u.TimeZone,
-		OrganizationID: u.DefaultOrganizationID(), Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // DeletedUsers lists deleted and merged-away users, newest id first is not
