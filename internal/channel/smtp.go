@@ -260,13 +260,18 @@ var errBusy = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1
 	Message: "Insufficient system storage, try again later"}
 
 // readMessage reads a message into memory, reserving its bytes from the
-// server-wide MaxBytesInFlight as they arrive; release returns them.
+// server-wide MaxBytesInFlight as they arrive; release returns them. It grows
+// one buffer as io.ReadAll does (most mail is a few KiB), reading straight
+// into its spare capacity.
 func (s *SMTPServer) readMessage(r io.Reader) (raw []byte, release func(), err error) {
 	var held int64
 	free := func() { s.inFlight.Add(-held); held = 0 }
-	chunk := make([]byte, 32<<10)
+	raw = make([]byte, 0, 4<<10)
 	for {
-		n, err := r.Read(chunk)
+		if len(raw) == cap(raw) {
+			raw = append(raw, 0)[:len(raw)]
+		}
+		n, err := r.Read(raw[len(raw):cap(raw)])
 		if n > 0 {
 			if s.inFlight.Add(int64(n)) > s.lim.MaxBytesInFlight {
 				s.inFlight.Add(-int64(n))
@@ -275,7 +280,7 @@ func (s *SMTPServer) readMessage(r io.Reader) (raw []byte, release func(), err e
 				return nil, nil, errBusy
 			}
 			held += int64(n)
-			raw = append(raw, chunk[:n]...)
+			raw = raw[:len(raw)+n]
 		}
 		if err == io.EOF {
 			return raw, free, nil
