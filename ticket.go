@@ -283,7 +283,7 @@ func (c *TicketChange) Set(field, value string, via *Via) error {
 			}
 			v = &value
 		}
-		prev, next, *p = strValue(*p), strValue(v), v
+		prev, next, *p = EventString(*p), EventString(v), v
 	case "group_id", "assignee_id":
 		p := &t.GroupID
 		if field == "assignee_id" {
@@ -297,7 +297,7 @@ func (c *TicketChange) Set(field, value string, via *Via) error {
 			}
 			v = &n
 		}
-		prev, next, *p = idValue(*p), idValue(v), v
+		prev, next, *p = EventID(*p), EventID(v), v
 	case "tags":
 		tags := NormTags(strings.Fields(value))
 		prev, next, t.Tags = t.Tags, tags, tags
@@ -337,14 +337,16 @@ func FieldLabel(field string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func idValue(p *int64) any {
+// EventID is an id as audit events carry it: a decimal string, or nil.
+func EventID(p *int64) any {
 	if p == nil {
 		return nil
 	}
 	return strconv.FormatInt(*p, 10)
 }
 
-func strValue(p *string) any {
+// EventString is an optional text as audit events carry it: the text, or nil.
+func EventString(p *string) any {
 	if p == nil {
 		return nil
 	}

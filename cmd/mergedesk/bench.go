@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/mergedesk/mergedesk/internal/bench"
@@ -73,17 +71,11 @@ func runBenchUsers(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if server == "inprocess" {
 		c.InProcess = startInProcess
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := bench.StartCPUProfile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	return bench.Users(ctx, c, stdout, stderr)
 }
 

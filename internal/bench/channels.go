@@ -12,9 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/smtp"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,18 +209,12 @@ func channelLoads(ctx context.Context, c ChannelsConfig, baseURL, smtpAddr, emai
 
 	cpu0, _ := CPUTime(pid)
 	run(c.Concurrency, c.Warmup, post)
-	if c.LoadProfile != "" {
-		f, err := os.Create(c.LoadProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	stopProfile, err := StartCPUProfile(c.LoadProfile)
+	if err != nil {
+		return err
 	}
 	l, elapsed := run(c.Concurrency, c.Duration, post)
-	pprof.StopCPUProfile()
+	stopProfile()
 	cpu1, _ := CPUTime(pid)
 	fmt.Fprintln(stdout, l.report("POST /api/v2/channels/messages", elapsed))
 	if cpu1 > cpu0 {

@@ -10,7 +10,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -115,17 +114,11 @@ func Merge(ctx context.Context, c MergeConfig, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := StartCPUProfile(c.CPUProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	fmt.Fprintf(stdout, "mergedesk bench merge: %s, %d runs, GOMAXPROCS %d, %s/%s\n", b.dialect, c.Runs, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(stdout, "fixture: source requests %d tickets (%d open with 3 CCs each, the target one of them; %d closed and archived), target requests %d (3 other CCs on each)\n",
 		c.Tickets, c.Tickets/2, c.Tickets-c.Tickets/2, c.Tickets)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -286,4 +287,21 @@ func machineLoad(w io.Writer, cores int) {
 		fmt.Fprintf(w, "machine load average %.1f %.1f %.1f on %d cores (above the core count, wall times include waiting for a core)\n",
 			load[0], load[1], load[2], cores)
 	}
+}
+
+// StartCPUProfile writes a CPU profile of this process to path until stop is
+// called; an empty path profiles nothing.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

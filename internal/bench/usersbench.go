@@ -8,9 +8,7 @@ import (
 	"io"
 	randv2 "math/rand/v2"
 	"net/url"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"time"
@@ -130,17 +128,11 @@ func Users(ctx context.Context, c UsersConfig, stdout, stderr io.Writer) error {
 			return "/api/v2/users/search.json?query=" + url.QueryEscape("email:"+Email(r.IntN(c.Users)))
 		}},
 	}
-	if c.LoadProfile != "" {
-		f, err := os.Create(c.LoadProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := StartCPUProfile(c.LoadProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	// Each round runs every endpoint for Duration/Rounds after its own warm-up;
 	// the ratio of search to show is taken per round (the two ran seconds
 	// apart) and over all rounds.

@@ -596,17 +596,17 @@ func propertyEvents(prev, t *mergedesk.Ticket) []mergedesk.Event {
 	}
 	props := []prop{
 		{"subject", p.Subject, t.Subject, false, t.Subject != ""},
-		{"requester_id", idValue(nonZero(p.RequesterID)), idValue(nonZero(t.RequesterID)), true, true},
+		{"requester_id", mergedesk.EventID(nonZero(p.RequesterID)), mergedesk.EventID(nonZero(t.RequesterID)), true, true},
 		{"status", p.Status, t.Status, true, true},
-		{"priority", strValue(p.Priority), strValue(t.Priority), false, t.Priority != nil},
-		{"type", strValue(p.Type), strValue(t.Type), false, t.Type != nil},
-		{"group_id", idValue(p.GroupID), idValue(t.GroupID), false, t.GroupID != nil},
-		{"assignee_id", idValue(p.AssigneeID), idValue(t.AssigneeID), false, t.AssigneeID != nil},
-		{"organization_id", idValue(p.OrganizationID), idValue(t.OrganizationID), false, t.OrganizationID != nil},
+		{"priority", mergedesk.EventString(p.Priority), mergedesk.EventString(t.Priority), false, t.Priority != nil},
+		{"type", mergedesk.EventString(p.Type), mergedesk.EventString(t.Type), false, t.Type != nil},
+		{"group_id", mergedesk.EventID(p.GroupID), mergedesk.EventID(t.GroupID), false, t.GroupID != nil},
+		{"assignee_id", mergedesk.EventID(p.AssigneeID), mergedesk.EventID(t.AssigneeID), false, t.AssigneeID != nil},
+		{"organization_id", mergedesk.EventID(p.OrganizationID), mergedesk.EventID(t.OrganizationID), false, t.OrganizationID != nil},
 		{"tags", tagsValue(p.Tags), tagsValue(t.Tags), false, len(t.Tags) > 0},
 	}
 	if prev != nil {
-		props = append(props, prop{"external_id", strValue(p.ExternalID), strValue(t.ExternalID), false, false})
+		props = append(props, prop{"external_id", mergedesk.EventString(p.ExternalID), mergedesk.EventString(t.ExternalID), false, false})
 	}
 	for _, f := range t.CustomFields {
 		var was any
@@ -647,20 +647,6 @@ func idStrings(ids []int64) []string {
 		out[i] = strconv.FormatInt(id, 10)
 	}
 	return out
-}
-
-func idValue(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return strconv.FormatInt(*p, 10)
-}
-
-func strValue(p *string) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 func tagsValue(tags []string) []string {
