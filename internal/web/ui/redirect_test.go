@@ -1,6 +1,10 @@
 package ui
 
-import "testing"
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
 
 // TestSafeNext checks the post-sign-in redirect against forms that browsers
 // resolve to another origin: a browser drops tabs and newlines from a URL and
@@ -58,4 +62,30 @@ func TestSafeNext(t *testing.T) {
 			t.Errorf("safeNext(%q) = %q, want %q", tc.next, got, tc.want)
 		}
 	}
+}
+
+// FuzzSafeNext: whatever a sign-in link carries, the redirect stays on this
+// origin. The answer is a path that starts with one slash and holds only
+// printable ASCII without backslashes (browsers drop tabs and newlines and
+// read a backslash as a slash, which would turn "/\t/x" or "/\x" into "//x"),
+// and resolving it against the site keeps the site's host.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"", "/", "/tickets?x=1#f", "/\t/evil.example", "//evil.example", "/\\evil.example",
+		"https://evil.example", "/%2F/evil.example", "/a/../..//evil", "javascript:alert(1)", "/\u00a0/x"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://desk.example/login")
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || !plainURLText(got) {
+			t.Fatalf("safeNext(%q) = %q: not a plain same-origin path", next, got)
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("safeNext(%q) = %q does not parse: %v", next, got, err)
+		}
+		if r := base.ResolveReference(u); r.Host != base.Host || r.Scheme != base.Scheme {
+			t.Fatalf("safeNext(%q) = %q leaves the site: %s", next, got, r)
+		}
+	})
 }
