@@ -23,23 +23,30 @@ import (
 	"github.com/mergedesk/mergedesk/internal/store"
 )
 
-// ChannelsConfig is `mergedesk bench channels`.
-type ChannelsConfig struct {
-	DB           string // "" = a temp SQLite file; postgres://... = a fresh schema on that server
-	Users        int
-	Batch        int
-	Concurrency  int
-	Duration     time.Duration
-	Warmup       time.Duration
-	SMTPClients  int
-	SMTPDuration time.Duration
-	UnknownPct   int
+// LoadConfig is what the benches that import users and then load a server
+// over HTTP share.
+type LoadConfig struct {
+	DB          string // "" = a temp SQLite file; postgres://... = a fresh schema on that server
+	Users       int
+	Batch       int
+	Concurrency int
+	// Duration is the measured time per endpoint.
+	Duration time.Duration
+	Warmup   time.Duration
 	// InProcess, when set, runs the server in this process; otherwise it is a
 	// child process `mergedesk serve`.
 	InProcess   StartFunc
 	Keep        bool
 	LoadProfile string
 	CacheMiB    int
+}
+
+// ChannelsConfig is `mergedesk bench channels`.
+type ChannelsConfig struct {
+	LoadConfig
+	SMTPClients  int
+	SMTPDuration time.Duration
+	UnknownPct   int
 }
 
 // Channels creates a fresh database with c.Users synthetic end users (an

@@ -26,23 +26,11 @@ const (
 	SearchRatioTarget = 0.7
 )
 
-// UsersConfig is `mergedesk bench users`.
+// UsersConfig is `mergedesk bench users`. Its Duration is split over Rounds
+// that alternate the endpoints, so both meet the same machine.
 type UsersConfig struct {
-	DB          string // "" = a temp SQLite file; postgres://... = a fresh schema on that server
-	Users       int
-	Batch       int
-	Concurrency int
-	// Duration is the measured time per endpoint, split over Rounds that
-	// alternate the endpoints, so both meet the same machine.
-	Duration time.Duration
-	Rounds   int
-	Warmup   time.Duration
-	// InProcess, when set, runs the server in this process; otherwise it is a
-	// child process `mergedesk serve`.
-	InProcess   StartFunc
-	Keep        bool
-	LoadProfile string
-	CacheMiB    int
+	LoadConfig
+	Rounds int
 }
 
 // Users imports c.Users synthetic end users (an e-mail and a phone identity

@@ -658,11 +658,9 @@ var searchUserColumns = func() string {
 
 // activeUserByIdentity returns the active user owning the identity of type typ
 // with value_norm norm (none, or one: the identity index is unique), with its
-// identities and memberships. The lookup also tells whether the user belongs to
-// any organization, so the memberships query runs only for those who do.
+// identities and memberships loaded as loadUsers loads them.
 func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*mergedesk.User, error) {
-	rows, err := db.r().query(ctx, "SELECT "+searchUserColumns+
-		", EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)"+
+	rows, err := db.r().query(ctx, "SELECT "+searchUserColumns+", "+hasMembership("u.id")+
 		" FROM identities i JOIN users u ON u.id = i.user_id WHERE i.type = ? AND i.value_norm = ? AND u.active = TRUE", typ, norm)
 	if err != nil {
 		return nil, err
@@ -684,31 +682,9 @@ func (db *DB) activeUserByIdentity(ctx context.Context, typ, norm string) ([]*me
 	if len(users) != 1 {
 		return users, nil
 	}
-	// The same statements loadUsers runs for one user, so a show by id and
-	// this search share them.
 	u := users[0]
-	idents, err := loadIdentities(ctx, db.r(), "user_id IN (?)", u.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range idents {
-		if id.UserID == u.ID {
-			u.Identities = append(u.Identities, id)
-		}
-	}
-	if !member {
-		return users, nil
-	}
-	ms, err := loadMemberships(ctx, db.r(), "m.user_id IN (?)", u.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range ms {
-		if m.UserID == u.ID {
-			u.Memberships = append(u.Memberships, m)
-		}
-	}
-	return users, nil
+	err = loadRelations(ctx, db.r(), map[int64]*mergedesk.User{u.ID: u}, "?", []any{u.ID}, member)
+	return users, err
 }
 
 // scanWith scans a row into the destinations its caller names followed by

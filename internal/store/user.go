@@ -52,44 +52,67 @@ func loadUsers(ctx context.Context, q querier, ids []int64) ([]*mergedesk.User, 
 		}
 		locked.Close()
 	}
-	rows, err := q.query(ctx, "SELECT "+userColumns+" FROM users WHERE id IN ("+in+")", args...)
+	rows, err := q.query(ctx, "SELECT "+userColumns+", "+hasMembership("users.id")+" FROM users WHERE id IN ("+in+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
 	}
 	defer rows.Close()
 	users := make([]*mergedesk.User, 0, len(ids))
 	byID := make(map[int64]*mergedesk.User, len(ids))
+	anyMember := false
 	for rows.Next() {
-		u, err := scanUser(rows)
+		var member bool
+		u, err := scanUser(scanWith{rows, &member})
 		if err != nil {
 			return nil, fmt.Errorf("scan user: %w", err)
 		}
 		users = append(users, u)
 		byID[u.ID] = u
+		anyMember = anyMember || member
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	rows.Close()
+	if err := loadRelations(ctx, q, byID, in, args, anyMember); err != nil {
+		return nil, err
+	}
+	return orderBy(ids, users, func(u *mergedesk.User) int64 { return u.ID }), nil
+}
+
+// hasMembership is the SQL that tells whether the user with id col belongs to
+// any organization, read with the user row so that users in none (most end
+// users) cost no memberships query.
+func hasMembership(col string) string {
+	return "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = " + col + ")"
+}
+
+// loadRelations loads the identities of the users in byID (selected by in and
+// args, as loadUsers writes them) and, when any of them is a member of an
+// organization, their memberships.
+func loadRelations(ctx context.Context, q querier, byID map[int64]*mergedesk.User, in string, args []any, anyMember bool) error {
 	idents, err := loadIdentities(ctx, q, "user_id IN ("+in+")", args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, id := range idents {
 		if u := byID[id.UserID]; u != nil {
 			u.Identities = append(u.Identities, id)
 		}
 	}
+	if !anyMember {
+		return nil
+	}
 	ms, err := loadMemberships(ctx, q, "m.user_id IN ("+in+")", args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range ms {
 		if u := byID[m.UserID]; u != nil {
 			u.Memberships = append(u.Memberships, m)
 		}
 	}
-	return orderBy(ids, users, func(u *mergedesk.User) int64 { return u.ID }), nil
+	return nil
 }
 
 func loadUser(ctx context.Context, q querier, id int64) (*mergedesk.User, error) {
