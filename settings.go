@@ -18,6 +18,7 @@ type Settings struct {
 	Phone struct {
 		DefaultRegion string `json:"default_region"`
 	} `json:"phone"`
+	Duplicates DuplicateSettings `json:"duplicates"`
 }
 
 // DefaultSettings returns the settings of a new account.
@@ -25,6 +26,7 @@ func DefaultSettings() Settings {
 	var s Settings
 	s.Users.Tagging = true
 	s.Phone.DefaultRegion = "US"
+	s.Duplicates = DuplicateSettings{Enabled: true, MinScore: DefaultMinScore, UserFields: []string{}}
 	return s
 }
 
