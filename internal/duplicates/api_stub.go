@@ -44,55 +44,78 @@ func (m *Model) Compare(a, b *Profile, fields []string, st Stats) Result {
 	return Result{}
 }
 
-// ScanOptions configure a full scan.
-type ScanOptions struct {
+// Index holds a set of profiles, blocked by key, for a full scan (rule D10).
+// Profile i is compared with profile j > i when they share a key; ScanRange
+// covers the pairs whose first profile lies in a range, so a scan can stop after
+// any range and resume with the next.
+type Index struct {
+	Profiles []*Profile
 	Fields   []string
-	MinScore float64
-	// Progress, when set, is called now and then with profiles done and total.
-	Progress func(done, total int)
+	stats    *MapStats
+	blocks   map[uint64][]int32
+	keys     [][]uint64
 }
 
-// ScanResult is what a full scan found.
-type ScanResult struct {
-	Pairs    []Pair // at or above MinScore, A < B
-	Model    *Model // estimated from the profiles
-	Compared int64  // candidate pairs compared
-}
-
-// Scan compares every profile with those sharing a blocking key, estimates the
-// model from the profiles, and returns the pairs at or above MinScore.
-func Scan(ctx context.Context, profiles []*Profile, opt ScanOptions) (*ScanResult, error) {
-	st := NewMapStats(profiles)
-	m := DefaultModel()
-	blocks := map[uint64][]int{}
+// NewIndex blocks profiles (sorted by id, as the caller gives them).
+func NewIndex(profiles []*Profile, fields []string) *Index {
+	ix := &Index{Profiles: profiles, Fields: fields, blocks: map[uint64][]int32{}, keys: make([][]uint64, len(profiles))}
+	ix.stats = &MapStats{N: len(profiles), Counts: map[uint64]int{}}
 	for i, p := range profiles {
-		for _, k := range Keys(p) {
-			blocks[k] = append(blocks[k], i)
+		ix.keys[i] = Keys(p)
+		for _, k := range ix.keys[i] {
+			ix.blocks[k] = append(ix.blocks[k], int32(i))
+			ix.stats.Counts[k]++
 		}
 	}
-	seen := map[[2]int64]bool{}
-	res := &ScanResult{Model: m}
-	for _, b := range blocks {
-		for i := 0; i < len(b); i++ {
-			for j := i + 1; j < len(b); j++ {
-				a, c := profiles[b[i]], profiles[b[j]]
-				key := [2]int64{min(a.ID, c.ID), max(a.ID, c.ID)}
-				if seen[key] {
+	return ix
+}
+
+// Stats counts the index's keys.
+func (ix *Index) Stats() Stats { return ix.stats }
+
+// Estimate fits the model's parameters to the profiles, without labels.
+func (ix *Index) Estimate(ctx context.Context) (*Model, error) { return DefaultModel(), ctx.Err() }
+
+// ScanRange compares profiles lo ≤ i < hi with every later profile that shares a
+// key and returns the pairs scoring at least minScore, and how many pairs it compared.
+func (ix *Index) ScanRange(ctx context.Context, m *Model, lo, hi int, minScore float64) ([]Pair, int64, error) {
+	var out []Pair
+	var compared int64
+	seen := map[int32]bool{}
+	for i := lo; i < hi; i++ {
+		clear(seen)
+		for _, k := range ix.keys[i] {
+			for _, j := range ix.blocks[k] {
+				if int(j) <= i || seen[j] {
 					continue
 				}
-				seen[key] = true
-				res.Compared++
-				r := m.Compare(a, c, opt.Fields, st)
-				if r.Score >= opt.MinScore {
-					res.Pairs = append(res.Pairs, Pair{A: key[0], B: key[1], Result: r})
+				seen[j] = true
+				compared++
+				a, b := ix.Profiles[i], ix.Profiles[j]
+				r := m.Compare(a, b, ix.Fields, ix.stats)
+				if r.Score >= minScore {
+					out = append(out, Pair{A: min(a.ID, b.ID), B: max(a.ID, b.ID), Result: r})
 				}
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
 		}
 	}
-	return res, nil
+	return out, compared, nil
+}
+
+// Scan runs a whole scan in one go: index, estimate, compare.
+func Scan(ctx context.Context, profiles []*Profile, fields []string, minScore float64) ([]Pair, *Model, int64, error) {
+	ix := NewIndex(profiles, fields)
+	m, err := ix.Estimate(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	pairs, n, err := ix.ScanRange(ctx, m, 0, len(profiles), minScore)
+	return pairs, m, n, err
 }
 
 // MapStats counts keys of a set of profiles in memory.
