@@ -91,7 +91,7 @@ func compareAll(a, b *prepared, fields []string, out []outcome, explain bool) {
 	out[cHandle] = compareHandles(a, b, explain)
 	out[cOrg] = compareOrgs(a, b, explain)
 	for i := range fields {
-		out[cField+i] = compareField(a.fields[i], b.fields[i], i, explain)
+		out[cField+i] = compareField(a.field(i), b.field(i), i, explain)
 	}
 }
 

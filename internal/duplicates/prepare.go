@@ -75,3 +75,12 @@ func parseField(v string) fieldValue {
 	}
 	return fv
 }
+
+// field returns the i-th compared field; a profile with fewer fields than the
+// setting names has the rest unset.
+func (x *prepared) field(i int) fieldValue {
+	if i < len(x.fields) {
+		return x.fields[i]
+	}
+	return fieldValue{date: noDate}
+}
