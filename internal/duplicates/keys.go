@@ -41,6 +41,8 @@ func (x *prepared) keys() []uint64 {
 		add("gf", x.given[:1]+" "+x.family)
 		add("gf", x.family+" "+x.given[:1])
 		add("gf", x.family[:1]+" "+x.given)
+		// the consonant skeletons survive most typos (Alen, Allen → ln)
+		add("sk", skeleton(x.given)+" "+skeleton(x.family))
 		full, initial := spellings(x.given, x.family)
 		for _, s := range append(full, initial...) {
 			add("l", s)
@@ -79,4 +81,18 @@ func (x *prepared) keys() []uint64 {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// skeleton drops vowels and doubled letters after the first letter: a name's
+// shape that most typos leave alone.
+func skeleton(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i > 0 && (strings.IndexByte("aeiouy", c) >= 0 || c == s[i-1]) {
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
