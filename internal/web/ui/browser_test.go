@@ -438,3 +438,56 @@ func TestBrowserEscapedName(t *testing.T) {
 		t.Errorf("a script ran: alerts %q", alerts)
 	}
 }
+
+// TestBrowserMergeVerifyWayOut: a phone-only caller cannot be merged (rule M3)
+// until an agent verifies the number; the dialog offers it as the way out of
+// the refusal, then lands on Confirm and merge.
+func TestBrowserMergeVerifyWayOut(t *testing.T) {
+	f, _, ts := setup(t)
+	ctx := tab(t)
+	browserLogin(t, ctx, ts)
+	openMerge(t, ctx, ts, f.PhoneOnly.ID)
+	do(t, ctx, "choose the existing customer",
+		chromedp.SendKeys(chromedp.CSS("#merge-q"), "Ann Lee"),
+		chromedp.WaitVisible(chromedp.CSS(candidate(f.Ann.ID)+" .reason")),
+		chromedp.Click(chromedp.CSS(candidate(f.Ann.ID)+" input[type=radio]")),
+		chromedp.WaitEnabled(chromedp.CSS("#merge-button")),
+		chromedp.Click(button("Merge")),
+		chromedp.WaitVisible(chromedp.CSS("#preview-blockers")),
+	)
+	blockers := run(t, ctx, "blockers", chromedp.Text(chromedp.CSS("#preview-blockers")))
+	if !strings.Contains(blockers, "no verified identity and no email address or X (Twitter) handle") {
+		t.Errorf("the refusal does not say why: %q", blockers)
+	}
+	if n := run(t, ctx, "confirm", chromedp.Evaluate[int](`document.querySelectorAll("#confirm-merge").length`)); n != 0 {
+		t.Fatal("Confirm and merge is offered for a refused merge")
+	}
+	verify := button("Verify +14155550199")
+	do(t, ctx, "verify the number",
+		chromedp.WaitVisible(verify),
+		chromedp.Click(verify),
+		chromedp.WaitVisible(button("Confirm and merge")),
+	)
+	if n := run(t, ctx, "blockers gone", chromedp.Evaluate[int](`document.querySelectorAll("#preview-blockers").length`)); n != 0 {
+		t.Error("the preview still shows blockers after verifying")
+	}
+	if id := run(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "preview-title" {
+		t.Errorf("focus after verifying is on %q, want the preview's title", id)
+	}
+	if u, _ := f.DB.User(context.Background(), f.PhoneOnly.ID); !u.Active || !u.Verified() {
+		t.Fatalf("after Verify: active=%v verified=%v, want an active, verified caller", u.Active, u.Verified())
+	}
+	do(t, ctx, "confirm",
+		chromedp.Click(button("Confirm and merge")),
+		chromedp.WaitVisible(chromedp.CSS("#notice")),
+	)
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != fmt.Sprintf("%s/users/%d?merged=%d", ts.URL, f.Ann.ID, f.PhoneOnly.ID) {
+		t.Errorf("after the merge: at %s", loc)
+	}
+	if got := run(t, ctx, "identities", chromedp.Text(chromedp.CSS(`.identity-group[data-type="phone_number"]`))); !strings.Contains(got, "+14155550199") {
+		t.Errorf("the caller's number is not on the merged profile: %q", got)
+	}
+	if u, _ := f.DB.User(context.Background(), f.PhoneOnly.ID); u.Active || u.MergedIntoID == nil || *u.MergedIntoID != f.Ann.ID {
+		t.Errorf("source after the merge: active=%v merged_into=%v", u.Active, u.MergedIntoID)
+	}
+}

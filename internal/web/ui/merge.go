@@ -21,6 +21,10 @@ type Candidate struct {
 	CustomerRow
 	Eligible bool
 	Reasons  []string
+	// Resolvable: not eligible, but every blocker has a way out on the source
+	// (wayOut) that the agent may take, so Merge leads to the preview, which
+	// offers it.
+	Resolvable bool
 }
 
 // CandidatesFragment is the dialog's list of matching users.
@@ -42,6 +46,7 @@ func (s *Server) mergeCandidates(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := CandidatesFragment{Source: src, Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	mayWrite := mergedesk.CanWriteUser(actor(r), src, mergedesk.UserChange{}) == nil
 	if f.Query != "" {
 		// Every role is listed, so an agent of the same name shows up as
 		// ineligible with the reason instead of silently missing.
@@ -65,6 +70,7 @@ func (s *Server) mergeCandidates(w http.ResponseWriter, r *http.Request) error {
 			}
 			c.Eligible = plan.Eligible()
 			c.Reasons = reasons(plan.Blockers, src, u)
+			c.Resolvable = !c.Eligible && mayWrite && resolvable(plan.Blockers, src)
 			f.Candidates = append(f.Candidates, c)
 		}
 	}
@@ -106,6 +112,97 @@ func reasons(blockers []mergedesk.FieldError, source, target *mergedesk.User) []
 	return out
 }
 
+// WayOut is an action that removes a merge blocker: a form the agent submits
+// (POST to Action, with the session's CSRF token) to change the profile so the
+// rule no longer refuses. Label is the button's text.
+type WayOut struct {
+	Label  string
+	Action string
+}
+
+// wayOut is the one place that knows how a blocker can be lifted from a
+// profile: given a blocker of the merge preview (merge.Check's FieldError) and
+// the user u the caller offers to change, it returns the action that lifts it,
+// or nil when the blocker is not about u or the UI has no way out of it (an
+// agent cannot stop being an agent, a deleted user stays deleted; M4 and M5
+// need work no button does).
+//
+// Today there is one: rule M3 (UnverifiedWithoutEmailOrX) refuses a user
+// without any verified identity and without an email or X identity, typically
+// a caller the phone channel captured. Once an agent has confirmed who is
+// calling, verifying one of the user's identities satisfies M3, so the way out
+// is "Verify <value>" for u's first unverified identity, phone numbers first
+// (primary before the others), then the other channels in the order of
+// mergedesk.IdentityTypes. Values are shown as the profile shows them (phones
+// as stored, in E.164).
+//
+// The action posts to POST /users/{id}/identities/{identity}/verify, which
+// checks mergedesk.CanWriteUser in the store write the API's
+// PUT /users/{id}/identities/{id}/verify uses. Callers add what brings the
+// agent back (the merge dialog adds the target so it answers with a fresh
+// preview); without it the form returns to the profile. Callers that offer the
+// action to someone who may not write u should not: the handler refuses them.
+// Other callers (a "Possible duplicates" panel on the profile) call this too,
+// so the dialog and the panel always offer the same way out.
+func wayOut(b mergedesk.FieldError, u *mergedesk.User) *WayOut {
+	if u == nil || b.UserID == nil || *b.UserID != u.ID || !u.Active {
+		return nil
+	}
+	switch b.Error {
+	case merge.CodeUnverified:
+		id := verifiableIdentity(u)
+		if id == nil {
+			return nil
+		}
+		label := "Verify " + id.Value
+		if id.Type != mergedesk.IdentityPhone {
+			label = "Verify " + identityLabel(id.Type) + " " + id.Value
+		}
+		return &WayOut{Label: label, Action: fmt.Sprintf("/users/%d/identities/%d/verify", u.ID, id.ID)}
+	}
+	return nil
+}
+
+// verifiableIdentity is the identity wayOut offers to verify: the first
+// unverified one, phone numbers first, primary first within a type.
+func verifiableIdentity(u *mergedesk.User) *mergedesk.Identity {
+	types := append([]string{mergedesk.IdentityPhone}, mergedesk.IdentityTypes...)
+	for _, typ := range types {
+		var found *mergedesk.Identity
+		for i := range u.Identities {
+			id := &u.Identities[i]
+			if id.Type != typ || id.Verified {
+				continue
+			}
+			if found == nil || id.Primary && !found.Primary {
+				found = id
+			}
+		}
+		if found != nil {
+			return found
+		}
+	}
+	return nil
+}
+
+// resolvable reports whether every blocker has a way out on u (wayOut): the
+// merge becomes possible by the actions alone.
+func resolvable(blockers []mergedesk.FieldError, u *mergedesk.User) bool {
+	for _, b := range blockers {
+		if wayOut(b, u) == nil {
+			return false
+		}
+	}
+	return len(blockers) > 0
+}
+
+// Blocker is a rule the merge breaks, in words, with its way out if the agent
+// can take one.
+type Blocker struct {
+	Reason string
+	WayOut *WayOut
+}
+
 // FieldRow is one row of the preview, with its values as text.
 type FieldRow struct {
 	mergedesk.MergeField
@@ -116,7 +213,7 @@ type FieldRow struct {
 type PreviewFragment struct {
 	Source, Target *mergedesk.User
 	Plan           *merge.Plan
-	Reasons        []string
+	Blockers       []Blocker
 	Moved, Added   []FieldRow
 	Lost, Kept     []FieldRow
 	CSRF           string
@@ -153,7 +250,17 @@ func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFra
 	if err != nil {
 		return nil, err
 	}
-	f := &PreviewFragment{Source: users[0], Target: users[1], Plan: plan, Reasons: reasons(plan.Blockers, users[0], users[1])}
+	f := &PreviewFragment{Source: users[0], Target: users[1], Plan: plan}
+	// Ways out are offered on the source only, the profile the agent opened the
+	// dialog on, and only to an agent who may write it.
+	mayWrite := mergedesk.CanWriteUser(principal(ctx), f.Source, mergedesk.UserChange{}) == nil
+	for i, text := range reasons(plan.Blockers, f.Source, f.Target) {
+		b := Blocker{Reason: text}
+		if mayWrite {
+			b.WayOut = wayOut(plan.Blockers[i], f.Source)
+		}
+		f.Blockers = append(f.Blockers, b)
+	}
 	orgs := map[int64]string{}
 	for _, u := range users {
 		for _, m := range u.Memberships {
@@ -302,4 +409,43 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusOK
 	}
 	return s.render(w, status, "user", "merge_preview", f)
+}
+
+// verifyIdentity verifies one identity of a user: the agent confirmed that the
+// contact point is the person's (wayOut's action for rule M3). It is the store
+// write of the API's PUT /users/{id}/identities/{id}/verify, with the domain's
+// check (mergedesk.UserWriteCheck: agents write end users only) run inside its
+// transaction. Sent from the merge dialog with the target, it answers with the
+// fresh preview of that merge, so the agent lands on Confirm and merge;
+// otherwise it returns to the profile.
+func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	identityID, err := strconv.ParseInt(r.PathValue("identity"), 10, 64)
+	if err != nil || identityID <= 0 {
+		return mergedesk.NotFound()
+	}
+	verified := true
+	if _, err := s.DB.UpdateIdentity(ctx, id, identityID, nil, &verified, nil,
+		mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{})); err != nil {
+		return err
+	}
+	t := r.PostFormValue("target")
+	if t == "" {
+		http.Redirect(w, r, fmt.Sprintf("/users/%d?saved=verified", id), http.StatusSeeOther)
+		return nil
+	}
+	target, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return s.render(w, http.StatusUnprocessableEntity, "user", "merge_error", "Choose the user to merge into first.")
+	}
+	f, err := s.preview(ctx, id, target)
+	if err != nil {
+		return err
+	}
+	f.CSRF = currentFrom(ctx).Session.CSRFToken
+	return s.render(w, http.StatusOK, "user", "merge_preview", f)
 }

@@ -219,6 +219,8 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request) error {
 		p.Notice = "Profile saved."
 	case "identity":
 		p.Notice = "Identity added."
+	case "verified":
+		p.Notice = "Identity verified."
 	}
 	if src := r.URL.Query().Get("merged"); src != "" {
 		if sid, err := strconv.ParseInt(src, 10, 64); err == nil {

@@ -18,7 +18,10 @@ import (
 // would send and what an agent may do to the team through it.
 type uiWrite struct {
 	pattern string // as registered, "POST /users/{id}/profile"
-	form    func(f *fixture, target *mergedesk.User) url.Values
+	// path fills in the pattern's wildcards other than {id}; nil when {id} is
+	// the only one.
+	path func(target *mergedesk.User) string
+	form func(f *fixture, target *mergedesk.User) url.Values
 	// wantOnStaff is the status an agent gets aiming the route at an agent or
 	// an admin: 403 for writes only admins may make (§1.7); 422 for a merge,
 	// which any agent may run but rule M1 refuses for staff.
@@ -29,13 +32,18 @@ type uiWrite struct {
 // UI registers that is neither here nor in uiWritesWithoutTarget fails
 // TestUIRoleRoutesCovered.
 var uiWrites = []uiWrite{
-	{"POST /users/{id}/profile", func(f *fixture, u *mergedesk.User) url.Values {
+	{"POST /users/{id}/profile", nil, func(f *fixture, u *mergedesk.User) url.Values {
 		return url.Values{"name": {"Hijacked"}, "tags": {"pwned"}, "notes": {"owned by an agent"}}
 	}, http.StatusForbidden},
-	{"POST /users/{id}/identities", func(f *fixture, u *mergedesk.User) url.Values {
+	{"POST /users/{id}/identities", nil, func(f *fixture, u *mergedesk.User) url.Values {
 		return url.Values{"type": {"email"}, "value": {fmt.Sprintf("takeover-%d@evil.example", u.ID)}}
 	}, http.StatusForbidden},
-	{"POST /users/{id}/merge", func(f *fixture, u *mergedesk.User) url.Values {
+	{"POST /users/{id}/identities/{identity}/verify", func(u *mergedesk.User) string {
+		return fmt.Sprintf("/users/%d/identities/%d/verify", u.ID, u.Identities[0].ID)
+	}, func(f *fixture, u *mergedesk.User) url.Values {
+		return url.Values{"target": {fmt.Sprint(f.Bob.ID)}}
+	}, http.StatusForbidden},
+	{"POST /users/{id}/merge", nil, func(f *fixture, u *mergedesk.User) url.Values {
 		return url.Values{"target": {fmt.Sprint(f.Bob.ID)}, "version": {"any"}}
 	}, http.StatusUnprocessableEntity},
 }
@@ -61,6 +69,9 @@ func TestUIRoleMatrix(t *testing.T) {
 			for _, w := range uiWrites {
 				t.Run(target.Role+"/"+w.pattern, func(t *testing.T) {
 					path := fmt.Sprintf("/users/%d/%s", target.ID, w.pattern[len("POST /users/{id}/"):])
+					if w.path != nil {
+						path = w.path(before)
+					}
 					resp, _ := c.post(path, w.form(f, target))
 					if resp.StatusCode != w.wantOnStaff {
 						t.Errorf("agent POST %s (an %s) = %d, want %d", path, target.Role, resp.StatusCode, w.wantOnStaff)
@@ -70,7 +81,7 @@ func TestUIRoleMatrix(t *testing.T) {
 						t.Fatal(err)
 					}
 					if after.Name != before.Name || !slices.Equal(after.Tags, before.Tags) || deref(after.Notes) != deref(before.Notes) ||
-						len(after.Identities) != len(before.Identities) || !after.Active {
+						!slices.EqualFunc(after.Identities, before.Identities, sameIdentity) || !after.Active {
 						t.Errorf("the %s was changed: name %q, tags %v, notes %q, %d identities, active %v",
 							target.Role, after.Name, after.Tags, deref(after.Notes), len(after.Identities), after.Active)
 					}
@@ -110,6 +121,11 @@ func TestUIRoleMatrix(t *testing.T) {
 			}
 		})
 	})
+}
+
+// sameIdentity compares what a write may change of an identity.
+func sameIdentity(a, b mergedesk.Identity) bool {
+	return a.ID == b.ID && a.Value == b.Value && a.Verified == b.Verified && a.Primary == b.Primary
 }
 
 // TestUIRoleRoutesCovered fails for a state-changing route the UI serves that

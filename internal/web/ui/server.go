@@ -169,6 +169,7 @@ func (s *Server) routes() {
 	s.route("GET /users/{id}", s.auth(s.userPage))
 	s.route("POST /users/{id}/profile", s.auth(s.updateProfile))
 	s.route("POST /users/{id}/identities", s.auth(s.addIdentity))
+	s.route("POST /users/{id}/identities/{identity}/verify", s.long(s.auth(s.verifyIdentity)))
 	s.route("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
 	s.route("GET /users/{id}/merge/preview", s.long(s.auth(s.mergePreview)))
 	s.route("POST /users/{id}/merge", s.long(s.auth(s.merge)))
@@ -193,8 +194,11 @@ func (s *Server) Routes() []string { return append([]string(nil), s.list...) }
 
 // actor is the signed-in agent or admin as the domain's authorization
 // functions take it (authz.go, docs/authorization.md).
-func actor(r *http.Request) *mergedesk.Principal {
-	if c := currentFrom(r.Context()); c != nil {
+func actor(r *http.Request) *mergedesk.Principal { return principal(r.Context()) }
+
+// principal is actor for code that has the request's context only.
+func principal(ctx context.Context) *mergedesk.Principal {
+	if c := currentFrom(ctx); c != nil {
 		return c.Session.Principal()
 	}
 	return nil

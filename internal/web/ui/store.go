@@ -30,6 +30,7 @@ type Store interface {
 	TicketAudits(ctx context.Context, ticketID int64, p mergedesk.Page) ([]*mergedesk.Audit, mergedesk.PageInfo, error)
 	TicketComments(ctx context.Context, ticketID int64, p mergedesk.Page) ([]mergedesk.Comment, mergedesk.PageInfo, error)
 	Tickets(ctx context.Context, f mergedesk.TicketFilter, p mergedesk.Page) ([]*mergedesk.Ticket, mergedesk.PageInfo, error)
+	UpdateIdentity(ctx context.Context, userID int64, id int64, value *string, verified *bool, method *string, check func(*mergedesk.User) error) (*mergedesk.Identity, error)
 	UpdateUser(ctx context.Context, id int64, upd mergedesk.UserUpdate, check func(*mergedesk.User) error) (*mergedesk.User, error)
 	User(ctx context.Context, id int64) (*mergedesk.User, error)
 	Users(ctx context.Context, f mergedesk.UserFilter, p mergedesk.Page) ([]*mergedesk.User, mergedesk.PageInfo, error)

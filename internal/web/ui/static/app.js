@@ -59,11 +59,13 @@
     dialog.addEventListener("click", function (e) {
       if (e.target.closest("[data-close-dialog]")) dialog.close();
     });
-    // The Merge button is enabled only while an eligible user is selected.
+    // The Merge button is enabled only while an eligible user is selected, or
+    // one whose blockers the preview offers a way out of (data-resolvable).
     dialog.addEventListener("change", function (e) {
       if (e.target.name !== "target") return;
       var button = document.getElementById("merge-button");
-      if (button) button.disabled = e.target.getAttribute("data-eligible") !== "true";
+      if (button) button.disabled = e.target.getAttribute("data-eligible") !== "true" &&
+        e.target.getAttribute("data-resolvable") !== "true";
     });
     // Enter in the search field searches; it must not submit the form.
     dialog.addEventListener("keydown", function (e) {
