@@ -63,6 +63,9 @@ type Detector struct {
 	wake   chan struct{}
 	done   chan struct{}
 	cancel context.CancelFunc
+	// batch is held while a batch of the queue is evaluated, so that Drain
+	// knows when nothing is in flight.
+	batch sync.Mutex
 
 	mu      sync.Mutex
 	model   *duplicates.Model
@@ -142,9 +145,28 @@ func (d *Detector) loop(ctx context.Context) {
 	}
 }
 
+// Drain evaluates everything queued until the queue is empty and no batch is
+// being evaluated (by the live worker or anyone else): afterwards the stored
+// suggestions reflect every change committed before the call.
+func (d *Detector) Drain(ctx context.Context) error {
+	for {
+		n, err := d.RunQueue(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
 // RunQueue takes one batch off the queue and re-evaluates its users; it
 // returns how many it took. A batch that fails goes back on the queue.
 func (d *Detector) RunQueue(ctx context.Context) (int, error) {
+	d.batch.Lock()
+	defer d.batch.Unlock()
+	// Off (duplicates.enabled false): no live updates. Nothing is queued
+	// while it is off; what was queued before waits for it to be on again.
+	if s, err := d.DB.Settings(ctx); err != nil || !s.Duplicates.Enabled {
+		return 0, err
+	}
 	ids, err := d.DB.ClaimDuplicateQueue(ctx, claimBatch)
 	if err != nil || len(ids) == 0 {
 		return 0, err

@@ -324,16 +324,11 @@ func (db *DB) DuplicateKeyCounts(ctx context.Context, keys []uint64) (map[uint64
 	return out, rows.Err()
 }
 
-// MaxCandidatesPerKey caps how many users one blocking key contributes to a
-// live comparison. A block as large as a common surname or a shared company
-// domain would otherwise make every change of one of its users compare it
-// with thousands: the cap keeps a live re-evaluation bounded (rule D8's 2
-// seconds); agreement on such a common key is weak evidence anyway (D4), and
-// the full scan compares whole blocks.
-const MaxCandidatesPerKey = 200
-
 // DuplicateCandidates returns the users other than userID that share one of
-// keys, at most perKey per key (newest users first within a key).
+// keys, at most perKey per key (the newest users of a key). The cap keeps a
+// live comparison bounded when a key is as common as a frequent surname or a
+// shared company domain: without it one edit would compare the user with
+// thousands (docs/duplicates-runtime.md, "What is capped").
 func (db *DB) DuplicateCandidates(ctx context.Context, userID int64, keys []uint64, perKey int) ([]int64, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -499,10 +494,40 @@ func (db *DB) FinishDuplicateScan(ctx context.Context, gen int64) error {
 // upsertSuggestions writes open suggestions of generation gen. A pair that is
 // dismissed or merged keeps its row untouched: a dismissed pair is never
 // suggested again (rule D7).
+//
+// Pairs whose users are no longer both active end users are skipped: the
+// detector scored them outside this transaction, and a user deleted or merged
+// meanwhile must not get a suggestion back after dropDuplicates removed its
+// own (rule D8). On PostgreSQL the users are share-locked, so a deactivation
+// either committed before (and is seen) or waits for this transaction (and
+// its dropDuplicates removes what this one wrote).
 func upsertSuggestions(ctx context.Context, tx *Tx, gen int64, pairs []mergedesk.DuplicateSuggestion) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	var ids []int64
+	for _, p := range pairs {
+		ids = append(ids, p.UserIDs[0], p.UserIDs[1])
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	live := make(map[int64]bool, len(ids))
+	for c := range chunks(len(ids), 1000) {
+		in, args := inArgs(ids[c.lo:c.hi])
+		found, err := scanIDs(tx.query(ctx, "SELECT id FROM users WHERE id IN ("+in+") AND "+activeEndUser+" ORDER BY id"+tx.db.dialect.forShare(), args...))
+		if err != nil {
+			return fmt.Errorf("save suggestions: %w", err)
+		}
+		for _, id := range found {
+			live[id] = true
+		}
+	}
 	now := unix(tx.now)
 	for _, p := range pairs {
 		a, b := min(p.UserIDs[0], p.UserIDs[1]), max(p.UserIDs[0], p.UserIDs[1])
+		if !live[a] || !live[b] {
+			continue
+		}
 		if _, err := tx.exec(ctx, `INSERT INTO duplicate_suggestions (user_a, user_b, score, reasons, group_id, status,
 			suggested_target_id, gen, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)
 			ON CONFLICT (user_a, user_b) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,

@@ -279,6 +279,15 @@ func TestDuplicateSuggestions(t *testing.T) {
 		if q := drain(t, db); !slices.Contains(q, c) {
 			t.Errorf("deleted user's partner not queued: %v", q)
 		}
+		// A pair scored before the delete committed is not written back.
+		if err := db.ReplaceUserDuplicates(ctx, c, []mergedesk.DuplicateSuggestion{pair(c, d, 0.99)}); err != nil {
+			t.Fatal(err)
+		}
+		fd := mergedesk.SuggestionFilter{UserID: &d}
+		fd.Normalize()
+		if got, _, _ := db.DuplicateSuggestions(ctx, fd, mergedesk.Page{}); len(got) != 0 {
+			t.Errorf("suggestion with a deleted user written: %+v", got[0])
+		}
 	})
 }
 
