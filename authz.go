@@ -100,6 +100,15 @@ func CanManageCredentials(actor *Principal, userID int64) error {
 // who asks.
 func CanMerge(actor *Principal) error { return RequireStaff(actor) }
 
+// CanReadDuplicates returns Forbidden unless actor may read duplicate
+// suggestions, dismiss and restore them and start scans: agents and admins
+// (rule D11).
+func CanReadDuplicates(actor *Principal) error { return RequireStaff(actor) }
+
+// CanChangeDuplicateSettings returns Forbidden unless actor may change the
+// duplicates.* settings: admins (rule D11).
+func CanChangeDuplicateSettings(actor *Principal) error { return RequireAdmin(actor) }
+
 // CanSeeJob returns RecordNotFound unless actor may see j: its owner and
 // admins. Others are told the job does not exist, as for an unknown id, so a
 // job id is never confirmed to someone who may not read it.

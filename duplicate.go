@@ -1,6 +1,9 @@
 package mergedesk
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Duplicate suggestion statuses (docs/duplicates.md).
 const (
@@ -97,4 +100,74 @@ func CheckMinScore(v float64) error {
 		return Invalid("min_score", CodeInvalid, "min_score must be greater than 0 and at most 1, not %v", v)
 	}
 	return nil
+}
+
+// Validate checks the duplicates settings (api.md §14, rule D12): min_score in
+// (0, 1], user_fields a list of non-empty keys (trimmed, without repeats).
+func (s *DuplicateSettings) Validate() error {
+	if !(s.MinScore > 0 && s.MinScore <= 1) {
+		return Invalid("duplicates.min_score", CodeInvalid, "duplicates.min_score must be greater than 0 and at most 1, not %v", s.MinScore)
+	}
+	if s.UserFields == nil {
+		s.UserFields = []string{}
+	}
+	seen := map[string]bool{}
+	out := s.UserFields[:0]
+	for _, k := range s.UserFields {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			return Invalid("duplicates.user_fields", CodeInvalid, "duplicates.user_fields must list non-empty user field keys")
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	s.UserFields = out
+	return nil
+}
+
+// DuplicateFacts are what the suggested direction of a pair depends on (rule D6).
+type DuplicateFacts struct {
+	UserID int64
+	// Verified: the user has a verified identity.
+	Verified  bool
+	Tickets   int
+	CreatedAt time.Time
+}
+
+// SuggestTarget returns the id of the profile that keeps more, the suggested
+// merge target (rule D6): one with a verified identity, then the one with more
+// tickets, then the older one (earlier created_at, then smaller id).
+func SuggestTarget(a, b DuplicateFacts) int64 {
+	switch {
+	case a.Verified != b.Verified:
+		if a.Verified {
+			return a.UserID
+		}
+		return b.UserID
+	case a.Tickets != b.Tickets:
+		if a.Tickets > b.Tickets {
+			return a.UserID
+		}
+		return b.UserID
+	case !a.CreatedAt.Equal(b.CreatedAt):
+		if a.CreatedAt.Before(b.CreatedAt) {
+			return a.UserID
+		}
+		return b.UserID
+	}
+	return min(a.UserID, b.UserID)
+}
+
+// DuplicateCandidate is one possible duplicate of a user, computed live
+// (GET /users/{id}/duplicates).
+type DuplicateCandidate struct {
+	User    *User
+	Score   float64
+	Reasons []DuplicateReason
+	// Suggestion is the stored suggestion of the pair, nil when there is none.
+	Suggestion        *DuplicateSuggestion
+	SuggestedTargetID int64
+	Merge             *MergeEligibility
 }

@@ -16,7 +16,11 @@ type UserMerge struct {
 	IdentitiesMoved []MovedIdentity
 	Fields          []MergeField
 	SourceSnapshot  json.RawMessage
-	CreatedAt       time.Time
+	// DuplicateSuggestionID and DuplicateScore record the open duplicate
+	// suggestion of the pair the merge resolved (rule D13); nil otherwise.
+	DuplicateSuggestionID *int64
+	DuplicateScore        *float64
+	CreatedAt             time.Time
 }
 
 // MovedIdentity is an identity as it is on the target after a merge.

@@ -16,6 +16,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/authlimit"
 	"github.com/mergedesk/mergedesk/internal/channel"
 	"github.com/mergedesk/mergedesk/internal/demo"
+	"github.com/mergedesk/mergedesk/internal/detector"
 	"github.com/mergedesk/mergedesk/internal/jobs"
 	"github.com/mergedesk/mergedesk/internal/outbox"
 	"github.com/mergedesk/mergedesk/internal/ratelimit"
@@ -36,6 +37,7 @@ commands:
   migrate   apply database migrations and exit
   import    bulk-load users from a CSV or JSON-lines file
   merge     merge one end user into another (preview, confirm, merge)
+  duplicates  find duplicate end users: scan, list (docs/duplicates-runtime.md)
   bench     measure throughput and latency (see README)
 
 Run 'mergedesk <command> -h' for a command's flags.`
@@ -73,6 +75,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "merge":
 		return runMerge(ctx, args[1:], stdout, stderr)
+	case "duplicates":
+		return runDuplicates(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -115,10 +119,11 @@ type Main struct {
 	Store    *store.DB
 	Listener net.Listener
 	// SMTP is the inbound mail listener; nil unless SMTPAddr is set.
-	SMTP   *channel.SMTPServer
-	server *http.Server
-	jobs   *jobs.Runner
-	outbox *outbox.Worker
+	SMTP     *channel.SMTPServer
+	server   *http.Server
+	jobs     *jobs.Runner
+	detector *detector.Detector
+	outbox   *outbox.Worker
 }
 
 // ParseServe reads the serve flags; every flag has a MERGEDESK_ twin and the flag wins.
@@ -217,6 +222,11 @@ func (m *Main) Start(ctx context.Context) error {
 	apiServer := &api.Server{DB: db, BaseURL: m.BaseURL, Logger: m.Logger, Jobs: m.jobs, Limiter: signIn,
 		RateLimit: ratelimit.New(m.RateLimit), LongWriteTimeout: LongWriteTimeout}
 	apiServer.RegisterJobs()
+	// Duplicate detection: the live worker (rule D8) and the scan job (D10).
+	m.detector = detector.New(db, m.Logger)
+	m.detector.RegisterJobs(m.jobs)
+	apiServer.Duplicates = m.detector
+	m.detector.Start()
 	m.jobs.Start()
 	m.outbox.Start()
 
@@ -303,6 +313,9 @@ func (m *Main) Close() error {
 	}
 	if m.jobs != nil {
 		m.jobs.Stop(ctx)
+	}
+	if m.detector != nil {
+		m.detector.Stop(ctx)
 	}
 	if m.outbox != nil {
 		m.outbox.Stop(ctx)

@@ -18,6 +18,13 @@ import (
 // "index", which the runner adds). Each item is its own transaction.
 type Item func(ctx context.Context, ownerID int64, item json.RawMessage) map[string]any
 
+// Run processes a whole job that is not a list of items (a duplicate scan):
+// it reports its own progress through progress, which records it, and
+// returns the job's one result entry (without "index"). A Run cut off by
+// shutdown returns ctx's error; the job stays working and is run again on
+// the next start, when it resumes from what it recorded itself.
+type Run func(ctx context.Context, j *mergedesk.Job, progress func(done, total int) error) (map[string]any, error)
+
 // Runner runs queued jobs in the background.
 type Runner struct {
 	DB     Store
@@ -25,6 +32,7 @@ type Runner struct {
 
 	mu       sync.Mutex
 	handlers map[string]Item
+	runs     map[string]Run
 	wake     chan struct{}
 	done     chan struct{}
 	cancel   context.CancelFunc
@@ -38,6 +46,16 @@ func (r *Runner) Handle(jobType string, fn Item) {
 		r.handlers = map[string]Item{}
 	}
 	r.handlers[jobType] = fn
+}
+
+// HandleRun registers the function of a job type that runs as a whole.
+func (r *Runner) HandleRun(jobType string, fn Run) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.runs == nil {
+		r.runs = map[string]Run{}
+	}
+	r.runs[jobType] = fn
 }
 
 // Start begins processing in a goroutine; Stop ends it.
@@ -113,8 +131,11 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	r.mu.Lock()
-	fn := r.handlers[j.Type]
+	fn, run := r.handlers[j.Type], r.runs[j.Type]
 	r.mu.Unlock()
+	if run != nil {
+		return true, r.runWhole(ctx, itemCtx, j, run)
+	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(j.Payload, &items); err != nil || fn == nil {
 		msg := fmt.Sprintf("Failed: unknown job type %q or bad payload", j.Type)
@@ -146,4 +167,30 @@ func (r *Runner) runOne(ctx context.Context) (bool, error) {
 		return true, r.DB.SaveJob(itemCtx, j)
 	}
 	return true, nil
+}
+
+// runWhole runs a job of a Run function and records its outcome.
+func (r *Runner) runWhole(ctx, saveCtx context.Context, j *mergedesk.Job, run Run) error {
+	res, err := run(ctx, j, func(done, total int) error {
+		j.Progress, j.Total = done, total
+		return r.DB.SaveJob(saveCtx, j)
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil // interrupted by shutdown: resumes on the next start
+	}
+	if err != nil {
+		r.Logger.Error("job", "type", j.Type, "id", j.ID, "err", err)
+		msg := "Failed: " + err.Error()
+		j.Status, j.Message = mergedesk.JobFailed, &msg
+		b, _ := json.Marshal(map[string]any{"index": 0, "success": false, "status": "Failed", "error": err.Error()})
+		j.Results = []json.RawMessage{b}
+		return r.DB.SaveJob(saveCtx, j)
+	}
+	res["index"] = 0
+	b, _ := json.Marshal(res)
+	j.Results = []json.RawMessage{b}
+	j.Status = mergedesk.JobCompleted
+	msg := "Completed at " + time.Now().UTC().Format("2006-01-02 15:04:05 -0700")
+	j.Message = &msg
+	return r.DB.SaveJob(saveCtx, j)
 }

@@ -403,7 +403,17 @@ func insertRows(ctx context.Context, tx *Tx, rows []bulkRow, res *mergedesk.Impo
 		}
 	}
 	// Flushing the memberships flushes the identities and users first.
-	return members.flush(ctx)
+	if err := members.flush(ctx); err != nil {
+		return err
+	}
+	// Rule D8: imported end users are evaluated like any new user.
+	var endUsers []int64
+	for i := range rows {
+		if res.Errors[i] == nil && rows[i].role == mergedesk.RoleEndUser {
+			endUsers = append(endUsers, res.IDs[i])
+		}
+	}
+	return enqueueDuplicates(ctx, tx, endUsers...)
 }
 
 // bulkInsert collects rows for a multi-row INSERT and runs it every full rows.

@@ -60,6 +60,38 @@ func (db *DB) CreateJob(ctx context.Context, typ string, ownerID int64, items []
 	return db.Job(ctx, id)
 }
 
+// CreateSingletonJob queues a job of type typ with no items unless one of that
+// type is queued or working, in which case it returns that one (a scan
+// started while one runs, docs/duplicates-runtime.md). created says which.
+// On PostgreSQL two concurrent calls can both create one; the second scan
+// then finds little left to do.
+func (db *DB) CreateSingletonJob(ctx context.Context, typ string, ownerID int64) (j *mergedesk.Job, created bool, err error) {
+	var id string
+	err = db.Update(ctx, func(tx *Tx) error {
+		err := tx.queryRow(ctx, "SELECT id FROM jobs WHERE job_type = ? AND status IN (?, ?) ORDER BY created_at, id LIMIT 1",
+			typ, mergedesk.JobQueued, mergedesk.JobWorking).Scan(&id)
+		if err == nil {
+			created = false
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		b := make([]byte, 16)
+		rand.Read(b)
+		id, created = hex.EncodeToString(b), true
+		now := unix(tx.now)
+		_, err = tx.exec(ctx, "INSERT INTO jobs ("+jobColumns+") VALUES (?, ?, ?, ?, 0, 0, NULL, '[]', NULL, ?, ?)",
+			id, typ, ownerID, mergedesk.JobQueued, now, now)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create %s job: %w", typ, err)
+	}
+	j, err = db.Job(ctx, id)
+	return j, created, err
+}
+
 // Job returns a job kept within the retention period.
 func (db *DB) Job(ctx context.Context, id string) (*mergedesk.Job, error) {
 	j, err := scanJob(db.r().queryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = ? AND created_at > ?",
@@ -133,8 +165,8 @@ func (db *DB) ClaimJob(ctx context.Context) (*mergedesk.Job, error) {
 // SaveJob records a job's progress, results, status and message.
 func (db *DB) SaveJob(ctx context.Context, j *mergedesk.Job) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, "UPDATE jobs SET status = ?, progress = ?, message = ?, results = ?, updated_at = ? WHERE id = ?",
-			j.Status, j.Progress, nullable(j.Message), encodeJSON(j.Results), unix(tx.now), j.ID)
+		_, err := tx.exec(ctx, "UPDATE jobs SET status = ?, total = ?, progress = ?, message = ?, results = ?, updated_at = ? WHERE id = ?",
+			j.Status, j.Total, j.Progress, nullable(j.Message), encodeJSON(j.Results), unix(tx.now), j.ID)
 		return err
 	})
 }

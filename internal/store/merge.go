@@ -177,6 +177,9 @@ func applyMerge(ctx context.Context, tx *Tx, in merge.Input, plan *merge.Plan, a
 	if err != nil {
 		return nil, err
 	}
+	if err := resolveDuplicateOnMerge(ctx, tx, rec); err != nil {
+		return nil, err
+	}
 	if err := insertMergeAudits(ctx, tx, s.ID, t.ID, actorID, rec.ID); err != nil {
 		return nil, err
 	}
@@ -343,14 +346,21 @@ func mergeOrganizations(ctx context.Context, tx *Tx, tID int64, plan *merge.Plan
 	return nil
 }
 
-const userMergeColumns = `id, actor_id, source_id, target_id, tickets_moved, ccs_moved, identities_moved, fields, source_snapshot, created_at`
+const userMergeColumns = `id, actor_id, source_id, target_id, tickets_moved, ccs_moved, identities_moved, fields, source_snapshot, created_at,
+	duplicate_suggestion_id, duplicate_score`
 
 func scanUserMerge(row interface{ Scan(...any) error }) (*mergedesk.UserMerge, error) {
 	var m mergedesk.UserMerge
 	var ids, fields, snap string
 	var c int64
-	if err := row.Scan(&m.ID, &m.ActorID, &m.SourceID, &m.TargetID, &m.TicketsMoved, &m.CCsMoved, &ids, &fields, &snap, &c); err != nil {
+	var sid sql.NullInt64
+	var score sql.NullFloat64
+	if err := row.Scan(&m.ID, &m.ActorID, &m.SourceID, &m.TargetID, &m.TicketsMoved, &m.CCsMoved, &ids, &fields, &snap, &c, &sid, &score); err != nil {
 		return nil, err
+	}
+	m.DuplicateSuggestionID = int64Ptr(sid)
+	if score.Valid {
+		m.DuplicateScore = &score.Float64
 	}
 	if err := json.Unmarshal([]byte(ids), &m.IdentitiesMoved); err != nil {
 		return nil, err

@@ -65,7 +65,16 @@ func (db *DB) UpdateSettings(ctx context.Context, patch json.RawMessage) (merged
 		}
 		dec := json.NewDecoder(bytes.NewReader(patch))
 		if err := dec.Decode(&s); err != nil {
+			// A value of the wrong type under duplicates is a bad setting
+			// (rule D12: 422 naming the field), not bad JSON.
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && strings.HasPrefix(te.Field, "duplicates.") {
+				return mergedesk.Invalid(te.Field, mergedesk.CodeInvalid, "%s: %s is not a valid value", te.Field, te.Value)
+			}
 			return mergedesk.Errorf(mergedesk.EInvalidJSON, "settings: %v", err)
+		}
+		if err := s.Duplicates.Validate(); err != nil {
+			return err
 		}
 		s.Phone.DefaultRegion = strings.ToUpper(strings.TrimSpace(s.Phone.DefaultRegion))
 		if !identity.ValidRegion(s.Phone.DefaultRegion) {

@@ -298,9 +298,14 @@ func inactiveError(field string, u *mergedesk.User) error {
 	return mergedesk.Invalid(field, mergedesk.CodeUserInactive, "User %d is inactive (deleted)", u.ID)
 }
 
+// touchUser marks a user changed. Every identity and membership write and a
+// merge's target come through here, so it also queues the user for duplicate
+// detection (rule D8).
 func touchUser(ctx context.Context, tx *Tx, id int64) error {
-	_, err := tx.exec(ctx, "UPDATE users SET updated_at = ? WHERE id = ?", unix(tx.now), id)
-	return err
+	if _, err := tx.exec(ctx, "UPDATE users SET updated_at = ? WHERE id = ?", unix(tx.now), id); err != nil {
+		return err
+	}
+	return enqueueDuplicates(ctx, tx, id)
 }
 
 var _ = time.Second

@@ -106,6 +106,13 @@ func createUser(ctx context.Context, tx *Tx, nu mergedesk.NewUser) (*mergedesk.U
 			return nil, err
 		}
 	}
+	// Every create path (API, create_many, create_or_update, auto-capture)
+	// comes through here: rule D8.
+	if role == mergedesk.RoleEndUser {
+		if err := enqueueDuplicates(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
 }
 
@@ -264,6 +271,12 @@ func updateUser(ctx context.Context, tx *Tx, id int64, upd mergedesk.UserUpdate,
 			return err
 		}
 	}
+	// Rule D8: what detection compares changed (a role change makes the user
+	// take part or leave).
+	if upd.Name != nil || upd.UserFields != nil || upd.OrganizationID != nil || upd.Email != nil || upd.Phone != nil ||
+		upd.Role != nil && *upd.Role != u.Role {
+		return enqueueDuplicates(ctx, tx, id)
+	}
 	return nil
 }
 
@@ -300,10 +313,12 @@ func deactivateUser(ctx context.Context, tx *Tx, u *mergedesk.User, mergedInto *
 			return fmt.Errorf("deactivate user %d: %w", u.ID, err)
 		}
 	}
-	_, err := tx.exec(ctx, `UPDATE users SET active = FALSE, merged_into_id = ?, external_id = NULL, external_id_norm = NULL,
+	if _, err := tx.exec(ctx, `UPDATE users SET active = FALSE, merged_into_id = ?, external_id = NULL, external_id_norm = NULL,
 		shared_phone = NULL, snapshot = ?, deactivated_at = ?, updated_at = ? WHERE id = ?`,
-		nullable(mergedInto), encodeJSON(snap), now, now, u.ID)
-	return err
+		nullable(mergedInto), encodeJSON(snap), now, now, u.ID); err != nil {
+		return err
+	}
+	return dropDuplicates(ctx, tx, u.ID)
 }
 
 // DeletedUsers lists deleted and merged-away users, newest id first is not

@@ -19,7 +19,8 @@ import (
 func snapshot(t testing.TB, e *env) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, p := range []string{"/users?per_page=100", "/deleted_users?per_page=100", "/tickets?per_page=100", "/organizations?per_page=100", "/organization_memberships?per_page=100"} {
+	for _, p := range []string{"/users?per_page=100", "/deleted_users?per_page=100", "/tickets?per_page=100", "/organizations?per_page=100", "/organization_memberships?per_page=100",
+		"/account/settings", "/duplicate_suggestions?status=all&per_page=100"} {
 		s, raw := e.DoRaw("GET", p, e.AdminToken, nil)
 		if s == http.StatusOK {
 			out[p] = string(raw)
@@ -155,6 +156,27 @@ func TestBadInput(t *testing.T) {
 			{"OrganizationNoWrapper", "POST", "/organizations", `{"name":"x"}`, 400, "ParameterMissing", "", ""},
 			{"OrganizationBlankName", "POST", "/organizations", `{"organization":{"name":""}}`, 422, "RecordInvalid", "name", ""},
 			{"OrganizationUnknown", "GET", "/organizations/987654321", nil, 404, "RecordNotFound", "", ""},
+			// Duplicates (docs/duplicates.md D12).
+			{"DuplicatesUnknownUser", "GET", "/users/987654321/duplicates", nil, 404, "RecordNotFound", "", ""},
+			{"DuplicatesMinScoreZero", "GET", user + "/duplicates?min_score=0", nil, 422, "RecordInvalid", "min_score", ""},
+			{"DuplicatesMinScoreWord", "GET", user + "/duplicates?min_score=high", nil, 422, "RecordInvalid", "min_score", ""},
+			{"DuplicatesIncludeDismissedWord", "GET", user + "/duplicates?include_dismissed=maybe", nil, 422, "RecordInvalid", "include_dismissed", ""},
+			{"SuggestionsMinScoreTooHigh", "GET", "/duplicate_suggestions?min_score=1.5", nil, 422, "RecordInvalid", "min_score", ""},
+			{"SuggestionsMinScoreNaN", "GET", "/duplicate_suggestions?min_score=NaN", nil, 422, "RecordInvalid", "min_score", ""},
+			{"SuggestionsBadStatus", "GET", "/duplicate_suggestions?status=maybe", nil, 422, "RecordInvalid", "status", ""},
+			{"SuggestionsBadUserID", "GET", "/duplicate_suggestions?user_id=abc", nil, 422, "RecordInvalid", "user_id", ""},
+			{"SuggestionsBadGroupID", "GET", "/duplicate_suggestions?group_id=-1", nil, 422, "RecordInvalid", "group_id", ""},
+			{"SuggestionsBadCursor", "GET", "/duplicate_suggestions?page[after]=***", nil, 400, "InvalidPaginationParameter", "", ""},
+			{"SuggestionUnknown", "GET", "/duplicate_suggestions/987654321", nil, 404, "RecordNotFound", "", ""},
+			{"SuggestionUnknownDismiss", "PUT", "/duplicate_suggestions/987654321/dismiss", nil, 404, "RecordNotFound", "", ""},
+			{"SuggestionUnknownRestore", "PUT", "/duplicate_suggestions/987654321/restore", nil, 404, "RecordNotFound", "", ""},
+			{"SuggestionNonNumeric", "GET", "/duplicate_suggestions/abc", nil, 404, "RecordNotFound", "", ""},
+			{"SettingsMinScoreZero", "PUT", "/account/settings", `{"settings":{"duplicates":{"min_score":0}}}`, 422, "RecordInvalid", "duplicates.min_score", ""},
+			{"SettingsMinScoreAboveOne", "PUT", "/account/settings", `{"settings":{"duplicates":{"min_score":1.01}}}`, 422, "RecordInvalid", "duplicates.min_score", ""},
+			{"SettingsMinScoreWord", "PUT", "/account/settings", `{"settings":{"duplicates":{"min_score":"high"}}}`, 422, "RecordInvalid", "duplicates.min_score", ""},
+			{"SettingsEnabledWord", "PUT", "/account/settings", `{"settings":{"duplicates":{"enabled":"yes"}}}`, 422, "RecordInvalid", "duplicates.enabled", ""},
+			{"SettingsUserFieldsBlank", "PUT", "/account/settings", `{"settings":{"duplicates":{"user_fields":["dob",""]}}}`, 422, "RecordInvalid", "duplicates.user_fields", ""},
+			{"SettingsUserFieldsString", "PUT", "/account/settings", `{"settings":{"duplicates":{"user_fields":"dob"}}}`, 422, "RecordInvalid", "duplicates.user_fields", ""},
 			// The spec does not say whether an unknown id in a body is 404 or 422: either is fine.
 			{"MembershipUnknownUser", "POST", "/organization_memberships", `{"organization_membership":{"user_id":987654321,"organization_id":987654321}}`, anyClientError, "", "", ""},
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/detector"
 	"github.com/mergedesk/mergedesk/internal/jobs"
 	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
@@ -23,8 +24,10 @@ type env struct {
 	t      *testing.T
 	DB     *store.DB
 	Server *api.Server
-	HTTP   *httptest.Server
-	URL    string // http://127.0.0.1:port/api/v2
+	// Detector runs duplicate detection in the background; settle waits for it.
+	Detector *detector.Detector
+	HTTP     *httptest.Server
+	URL      string // http://127.0.0.1:port/api/v2
 
 	Admin, Agent, EndUser *mergedesk.User
 	AdminToken            string
@@ -53,13 +56,17 @@ func newEnvWith(t *testing.T, db *store.DB, st api.Store) *env {
 	runner := &jobs.Runner{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv := &api.Server{DB: st, Jobs: runner, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	srv.RegisterJobs()
+	det := detector.New(db, srv.Logger)
+	det.RegisterJobs(runner)
+	srv.Duplicates = det
+	det.Start()
 	runner.Start()
-	t.Cleanup(func() { runner.Stop(ctx) })
+	t.Cleanup(func() { runner.Stop(ctx); det.Stop(ctx) })
 	mux := http.NewServeMux()
 	mux.Handle("/api/v2/", srv)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	e := &env{t: t, DB: db, Server: srv, HTTP: hs, URL: hs.URL + "/api/v2"}
+	e := &env{t: t, DB: db, Server: srv, Detector: det, HTTP: hs, URL: hs.URL + "/api/v2"}
 	mk := func(name, role, email string) (*mergedesk.User, string) {
 		u, err := db.CreateUser(ctx, mergedesk.NewUser{Name: name, Role: role, Email: email, Verified: true, Password: "password-" + role})
 		if err != nil {
@@ -157,4 +164,13 @@ func id(t testing.TB, m map[string]any) int64 {
 		t.Fatalf("no numeric id in %v", m)
 	}
 	return int64(f)
+}
+
+// settle waits until duplicate detection has evaluated every change made so
+// far, so that a dump of the database is not racing the live worker.
+func (e *env) settle(t testing.TB) {
+	t.Helper()
+	if err := e.Detector.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }

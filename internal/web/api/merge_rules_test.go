@@ -155,6 +155,7 @@ func TestMergeEligibility(t *testing.T) {
 		agent, admin := e.Agent.ID, e.Admin.ID
 		s := func(code string, id int64) string { return fmt.Sprintf("%s:%d", code, id) }
 
+		e.settle(t)
 		before := dumpAll(t, raw)
 		for _, tc := range []struct {
 			name     string
@@ -879,6 +880,7 @@ func TestMergePreview(t *testing.T) {
 		agent := e.Agent.ID
 		mkTicket(t, e, map[string]any{"requester_id": src})
 
+		e.settle(t)
 		before := dumpAll(t, raw)
 		p := obj(t, e.mustStatus(http.StatusOK, e.AgentToken, "POST", previewPath(src)+".json", target(dst)), "merge_preview")
 		blocked := obj(t, e.mustStatus(http.StatusOK, e.AgentToken, "POST", previewPath(src), target(agent)), "merge_preview")
@@ -943,6 +945,7 @@ func TestMergePreview(t *testing.T) {
 
 		// Stale: the target changes between preview and merge.
 		e.Must(http.StatusOK, "PUT", fmt.Sprintf("/users/%d", dst), map[string]any{"user": map[string]any{"notes": "changed"}})
+		e.settle(t)
 		before = dumpAll(t, raw)
 		st, m := e.Do("PUT", mergePath(src), e.AgentToken, map[string]any{"user": map[string]any{"id": dst}, "merge_preview_version": p["version"]})
 		if st != http.StatusConflict || m["error"] != "MergePreviewStale" {

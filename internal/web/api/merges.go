@@ -88,7 +88,8 @@ func (s *Server) previewView(r *http.Request, source, target int64, p *merge.Pla
 func (s *Server) userMergeView(r *http.Request, m *mergedesk.UserMerge) map[string]any {
 	return map[string]any{"id": m.ID, "url": s.url(r, "/user_merges/"+strconv.FormatInt(m.ID, 10)), "actor_id": m.ActorID,
 		"created_at": ts(m.CreatedAt), "source_id": m.SourceID, "target_id": m.TargetID, "tickets_moved": m.TicketsMoved,
-		"ccs_moved": m.CCsMoved, "identities_moved": m.IdentitiesMoved, "fields": m.Fields, "source_snapshot": m.SourceSnapshot}
+		"ccs_moved": m.CCsMoved, "identities_moved": m.IdentitiesMoved, "fields": m.Fields, "source_snapshot": m.SourceSnapshot,
+		"duplicate_suggestion_id": m.DuplicateSuggestionID, "duplicate_score": m.DuplicateScore}
 }
 
 func (s *Server) listUserMerges(w http.ResponseWriter, r *http.Request) error {

@@ -176,6 +176,13 @@ var specAccess = map[string]rule{
 	"POST /channels/messages":      staff,
 	"GET /account/settings":        staff,
 	"PUT /account/settings":        admin,
+	// Duplicates (docs/duplicates.md D11): agents and admins, never end users.
+	"GET /users/{}/duplicates":              staff,
+	"GET /duplicate_suggestions":            staff,
+	"GET /duplicate_suggestions/{}":         staff,
+	"PUT /duplicate_suggestions/{}/dismiss": staff,
+	"PUT /duplicate_suggestions/{}/restore": staff,
+	"POST /duplicate_scans":                 staff,
 }
 
 var paramRE = regexp.MustCompile(`\{[^}]*\}`)
@@ -275,6 +282,7 @@ func newRoleFixture(t *testing.T, e *env) roleFixture {
 		"actions":    []any{map[string]any{"field": "priority", "value": "high"}}}})
 	victim["webhooks"] = createID(e, "/webhooks", "webhook", map[string]any{"webhook": map[string]any{"name": "Role hook",
 		"endpoint": "http://127.0.0.1:1/hook", "http_method": "POST", "request_format": "json", "status": "inactive"}})
+	victim["duplicate_suggestions"] = fmt.Sprint(mkSuggestion(t, e, "Role Twin"))
 
 	own := map[string]string{"users": fmt.Sprint(e.EndUser.ID)}
 	own["community/users"] = own["users"]

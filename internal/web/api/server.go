@@ -28,6 +28,8 @@ type Server struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Jobs    *jobs.Runner
+	// Duplicates serves the duplicate detection routes (duplicates.go).
+	Duplicates Duplicates
 	// Limiter throttles password authentication; cmd/mergedesk shares one with
 	// the agent UI's sign-in form. Nil gets a Limiter of the server's own.
 	Limiter *authlimit.Limiter
@@ -107,6 +109,7 @@ func (s *Server) init() {
 		s.webhookRoutes()
 		s.outboxRoutes()
 		s.channelRoutes()
+		s.duplicateRoutes()
 	})
 }
 

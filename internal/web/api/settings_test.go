@@ -9,14 +9,14 @@ import (
 func TestAccountSettings(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		status, raw := e.DoRaw("GET", "/account/settings.json", e.AgentToken, nil)
-		want := `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":false},"saml":{"enabled":false}},"phone":{"default_region":"US"}}}`
+		want := `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":false},"saml":{"enabled":false}},"phone":{"default_region":"US"},"duplicates":{"enabled":true,"min_score":0.9,"user_fields":[]}}}`
 		if status != http.StatusOK || strings.TrimSpace(string(raw)) != want {
 			t.Errorf("GET = %d %s\nwant %s", status, raw, want)
 		}
 
 		// A partial body merges; the shared secret is write-only.
 		status, raw = e.DoRaw("PUT", "/account/settings", e.AdminToken, `{"settings":{"sso":{"jwt":{"enabled":true,"shared_secret":"s3cret"}},"phone":{"default_region":"de"}}}`)
-		want = `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":true},"saml":{"enabled":false}},"phone":{"default_region":"DE"}}}`
+		want = `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":true},"saml":{"enabled":false}},"phone":{"default_region":"DE"},"duplicates":{"enabled":true,"min_score":0.9,"user_fields":[]}}}`
 		if status != http.StatusOK || strings.TrimSpace(string(raw)) != want {
 			t.Errorf("PUT = %d %s\nwant %s", status, raw, want)
 		}
@@ -39,6 +39,11 @@ func TestAccountSettings(t *testing.T) {
 			{"BadRegion", e.AdminToken, `{"settings":{"phone":{"default_region":"XX"}}}`, 422},
 			{"MissingWrapper", e.AdminToken, `{"users":{"tagging":false}}`, 400},
 			{"WrongType", e.AdminToken, `{"settings":{"users":{"tagging":"no"}}}`, 400},
+			// Duplicates settings (docs/duplicates.md D11, D12).
+			{"AgentDuplicates", e.AgentToken, `{"settings":{"duplicates":{"enabled":false}}}`, 403},
+			{"DuplicatesMinScore", e.AdminToken, `{"settings":{"duplicates":{"min_score":0}}}`, 422},
+			{"DuplicatesMinScoreType", e.AdminToken, `{"settings":{"duplicates":{"min_score":"high"}}}`, 422},
+			{"DuplicatesUserFields", e.AdminToken, `{"settings":{"duplicates":{"user_fields":[" "]}}}`, 422},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				method := "PUT"

@@ -1,0 +1,177 @@
+package detector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/duplicates"
+)
+
+const (
+	// scanChunk is how many users a scan compares between two writes: each
+	// chunk's suggestions and the scan's cursor commit in one short
+	// transaction, so writers wait at most that long (rule D10).
+	scanChunk = 2000
+	// keyBatch is how many users' keys one transaction of the key rebuild writes.
+	keyBatch = 5000
+)
+
+// ScanSummary is the outcome of a full scan (the job's result entry).
+type ScanSummary struct {
+	Users       int
+	Suggestions int
+	Groups      int
+	Seconds     float64
+}
+
+// StartScan queues a full scan on behalf of ownerID, or returns the scan that
+// is queued or running already.
+func (d *Detector) StartScan(ctx context.Context, ownerID int64) (*mergedesk.Job, error) {
+	j, created, err := d.DB.CreateSingletonJob(ctx, JobScan, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	if created && d.Jobs != nil {
+		d.Jobs.Wake()
+	}
+	return j, nil
+}
+
+func (d *Detector) runScanJob(ctx context.Context, j *mergedesk.Job, progress func(done, total int) error) (map[string]any, error) {
+	sum, err := d.Scan(ctx, j.ID, progress)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"success": true, "status": "Completed", "suggestions": sum.Suggestions, "groups": sum.Groups,
+		"seconds": sum.Seconds}, nil
+}
+
+// Scan compares every active end user with every other that shares a key
+// (rule D10) under the scan id scanID: it loads the profiles, estimates and
+// saves the model, rebuilds the keys table, then scans in chunks, writing
+// each chunk's suggestions with the scan's cursor and reporting progress
+// (users scanned, users to scan). Open suggestions the scan does not find
+// again are deleted at the end; dismissed and merged ones stay. A scan cut
+// off (ctx ends) returns ctx's error; calling Scan again with the same scanID
+// resumes with the chunk after the last one written, with the model it saved.
+func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, total int) error) (ScanSummary, error) {
+	started := time.Now()
+	var sum ScanSummary
+	s, err := d.DB.Settings(ctx)
+	if err != nil {
+		return sum, err
+	}
+	fields, minScore := s.Duplicates.UserFields, s.Duplicates.MinScore
+	gen, cursor, err := d.DB.BeginDuplicateScan(ctx, scanID)
+	if err != nil {
+		return sum, err
+	}
+	var profiles []*duplicates.Profile
+	if err := d.DB.EachDuplicateProfile(ctx, fields, func(p *duplicates.Profile) error {
+		profiles = append(profiles, p)
+		return nil
+	}); err != nil {
+		return sum, err
+	}
+	n := len(profiles)
+	sum.Users = n
+	ix := duplicates.NewIndex(profiles, fields)
+	var m *duplicates.Model
+	if cursor == 0 {
+		if m, err = ix.Estimate(ctx); err != nil {
+			return sum, err
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return sum, err
+		}
+		if err := d.DB.SaveDuplicateModel(ctx, raw); err != nil {
+			return sum, err
+		}
+		d.setModel(m)
+		if err := d.rebuildKeys(ctx, profiles); err != nil {
+			return sum, err
+		}
+	} else if m, err = d.Model(ctx); err != nil {
+		return sum, err
+	}
+	start := sort.Search(n, func(i int) bool { return profiles[i].ID > cursor })
+	if err := progress(start, n); err != nil {
+		return sum, err
+	}
+	chunk := d.ScanChunk
+	if chunk <= 0 {
+		chunk = scanChunk
+	}
+	for lo := start; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		found, _, err := ix.ScanRange(ctx, m, lo, hi, minScore)
+		if err != nil {
+			return sum, err
+		}
+		pairs := make([]mergedesk.DuplicateSuggestion, len(found))
+		for i, f := range found {
+			pairs[i] = mergedesk.DuplicateSuggestion{UserIDs: [2]int64{f.A, f.B}, Score: f.Score, Reasons: f.Reasons}
+		}
+		if err := d.direct(ctx, pairs); err != nil {
+			return sum, err
+		}
+		// The chunk is written even if ctx ended meanwhile: it is complete.
+		if err := d.DB.SaveScanChunk(context.WithoutCancel(ctx), gen, profiles[hi-1].ID, pairs); err != nil {
+			return sum, err
+		}
+		if err := progress(hi, n); err != nil {
+			return sum, err
+		}
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+	}
+	if err := d.DB.FinishDuplicateScan(ctx, gen); err != nil {
+		return sum, err
+	}
+	all, err := d.DB.AllOpenDuplicatePairs(ctx)
+	if err != nil {
+		return sum, err
+	}
+	if err := d.DB.SetDuplicateGroups(ctx, duplicates.Groups(all)); err != nil {
+		return sum, err
+	}
+	if sum.Suggestions, sum.Groups, err = d.DB.CountDuplicateGroups(ctx); err != nil {
+		return sum, err
+	}
+	sum.Seconds = math.Round(time.Since(started).Seconds()*10) / 10
+	return sum, nil
+}
+
+// rebuildKeys replaces the keys table range by range: each transaction
+// deletes the keys of the user ids from just after the previous batch to its
+// last user and inserts the batch's keys, so users who are no longer active
+// end users lose theirs and no transaction is long.
+func (d *Detector) rebuildKeys(ctx context.Context, profiles []*duplicates.Profile) error {
+	lo := int64(math.MinInt64)
+	for i := 0; i < len(profiles) || i == 0; i += keyBatch {
+		batch := profiles[i:min(i+keyBatch, len(profiles))]
+		keys := make(map[int64][]uint64, len(batch))
+		for _, p := range batch {
+			keys[p.ID] = duplicates.Keys(p)
+		}
+		hi := int64(math.MaxInt64)
+		if i+keyBatch < len(profiles) {
+			hi = batch[len(batch)-1].ID
+		}
+		if err := d.DB.ReplaceDuplicateKeys(ctx, lo, hi, keys); err != nil {
+			return fmt.Errorf("rebuild duplicate keys: %w", err)
+		}
+		if hi == math.MaxInt64 {
+			return nil
+		}
+		lo = hi + 1
+	}
+	return nil
+}
