@@ -58,7 +58,9 @@ func foldUmlauts(s string) string {
 
 // titles are dropped from names.
 var titles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "dr": true, "prof": true,
-	"sir": true, "herr": true, "frau": true, "jr": true, "sr": true, "ii": true, "iii": true}
+	"sir": true, "herr": true, "frau": true, "jr": true, "sr": true, "ii": true, "iii": true,
+	// placeholders for a missing name
+	"unknown": true, "anonymous": true, "customer": true, "caller": true, "n": true, "a": true}
 
 // particles join the family name that follows (de Vries, van der Berg, bin Said).
 var particles = map[string]bool{"de": true, "van": true, "von": true, "der": true, "den": true, "da": true,
@@ -68,6 +70,10 @@ var particles = map[string]bool{"de": true, "van": true, "von": true, "der": tru
 // nameParts splits a display name into folded tokens: titles dropped, particles
 // joined to the family name ("de vries" → "devries").
 func nameParts(name string) []string {
+	if strings.ContainsRune(name, '@') || strings.IndexFunc(name, unicode.IsLetter) < 0 {
+		// an address or a number standing in for a name (auto-capture)
+		return nil
+	}
 	raw := strings.Fields(fold(foldUmlauts(name)))
 	out := raw[:0]
 	var pending string
