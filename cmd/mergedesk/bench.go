@@ -194,15 +194,21 @@ func runBenchDuplicates(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.StringVar(&c.Label, "label", "", "name of the label column (default: found by name)")
 	fs.Float64Var(&c.MinScore, "min-score", 0, "threshold to measure (default: the default of duplicates.min_score)")
 	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
+	stop, err := bench.StartCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if c.CSV == "" || c.MinScore < 0 || c.MinScore > 1 || !bench.IsDSN(c.DB) {
 		return usageError{"bench duplicates: --csv FILE is required; --min-score in (0, 1]; --db sqlite:PATH or postgres://..."}
 	}
 	bar := newPhaseBar(stderr)
 	c.Progress = bar.set
 	defer bar.done()
-	_, err := bench.DuplicateQuality(ctx, c, stdout, stderr)
+	_, err = bench.DuplicateQuality(ctx, c, stdout, stderr)
 	return err
 }

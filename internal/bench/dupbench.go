@@ -91,20 +91,13 @@ func DuplicateQuality(ctx context.Context, c DuplicatesConfig, stdout, stderr io
 	for i, id := range ids {
 		row[id] = i
 	}
-	var pairs []ScoredPair
-	page := mergedesk.Page{Size: 100}
-	for {
-		list, info, err := db.DuplicateSuggestions(ctx, mergedesk.SuggestionFilter{Status: "all"}, page)
-		if err != nil {
-			return q, err
-		}
-		for _, s := range list {
-			pairs = append(pairs, ScoredPair{A: row[s.UserIDs[0]], B: row[s.UserIDs[1]], Score: s.Score})
-		}
-		if !info.HasMore || len(list) == 0 {
-			break
-		}
-		page.Offset += len(list)
+	stored, err := db.DuplicateScores(ctx)
+	if err != nil {
+		return q, err
+	}
+	pairs := make([]ScoredPair, len(stored))
+	for i, s := range stored {
+		pairs[i] = ScoredPair{A: row[s.UserIDs[0]], B: row[s.UserIDs[1]], Score: s.Score}
 	}
 	q = l.Measure(pairs, min)
 	g := l.MeasureGroups(pairs, min)
