@@ -144,7 +144,7 @@ func compareNames(a, b *prepared, explain bool) (given, family outcome) {
 	case !a.single && !b.single:
 		g, f := tokenLevel(a.given, b.given, true), familyLevel(tokenLevel(a.family, b.family, false))
 		sg, sf := tokenLevel(a.given, b.family, true), familyLevel(tokenLevel(a.family, b.given, false))
-		if sg+sf < g+f && sg <= 2 && sf <= 1 {
+		if sg+sf < g+f && (sg <= 2 || sf <= 1) {
 			g, f, swapped = sg, sf, true
 		}
 		given.level, family.level = g, f
