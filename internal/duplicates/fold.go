@@ -25,6 +25,22 @@ var cyrillic = map[rune]string{
 // fold lower-cases s, spells out special letters, transliterates Cyrillic, strips
 // accents, and keeps letters and digits; everything else becomes a space.
 func fold(s string) string {
+	if ascii(s) {
+		b := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+				b = append(b, c)
+			case c == '\'':
+			default:
+				b = append(b, ' ')
+			}
+		}
+		return string(b)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(strings.ToLower(norm.NFC.String(s))) {
@@ -49,6 +65,9 @@ func fold(s string) string {
 // foldUmlauts spells out German umlauts (Müller = Mueller) before fold strips
 // marks; the plain-letter form (Muller) is one edit away and meets it as a typo.
 func foldUmlauts(s string) string {
+	if ascii(s) {
+		return s
+	}
 	s = norm.NFC.String(strings.ToLower(s))
 	if !strings.ContainsAny(s, "äöü") {
 		return s
@@ -89,4 +108,13 @@ func nameParts(name string) []string {
 		pending = ""
 	}
 	return out
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
