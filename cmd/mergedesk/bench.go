@@ -15,7 +15,7 @@ import (
 	"github.com/mergedesk/mergedesk/internal/web/api"
 )
 
-const benchUsage = `usage: mergedesk bench users|merge|channels [flags]
+const benchUsage = `usage: mergedesk bench users|merge|channels|duplicates [flags]
 
   users     creates a fresh database, imports N synthetic end users (an e-mail and
             a phone identity each) through the bulk import, then starts the server
@@ -25,6 +25,10 @@ const benchUsage = `usage: mergedesk bench users|merge|channels [flags]
             the floor (the same rows, least SQL, same connection), and reads during
             merges
   channels  POST /api/v2/channels/messages and SMTP ingestion throughput
+  duplicates --csv FILE
+            imports a labelled CSV (a column says which rows are one person), runs
+            the duplicate scan and prints pairwise precision, recall and F1 at the
+            default min_score, and the recall at precision 0.95 and 0.99
 
 Each prints PASS or FAIL against its targets (docs/benchmarks.md).
 Run 'mergedesk bench <name> -h' for its flags.`
@@ -41,6 +45,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchMerge(ctx, args[1:], stdout, stderr)
 	case "channels":
 		return runBenchChannels(ctx, args[1:], stdout, stderr)
+	case "duplicates":
+		return runBenchDuplicates(ctx, args[1:], stdout, stderr)
 	}
 	return usageError{benchUsage}
 }
@@ -178,4 +184,31 @@ func envDuration(key string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+func runBenchDuplicates(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c bench.DuplicatesConfig
+	fs := flag.NewFlagSet("bench duplicates", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.CSV, "csv", "", "labelled CSV: name (or first_name and surname), email, phone, a label column (cluster, label, entity_id…); other columns become compared user fields")
+	fs.StringVar(&c.Label, "label", "", "name of the label column (default: found by name)")
+	fs.Float64Var(&c.MinScore, "min-score", 0, "threshold to measure (default: the default of duplicates.min_score)")
+	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	stop, err := bench.StartCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if c.CSV == "" || c.MinScore < 0 || c.MinScore > 1 || !bench.IsDSN(c.DB) {
+		return usageError{"bench duplicates: --csv FILE is required; --min-score in (0, 1]; --db sqlite:PATH or postgres://..."}
+	}
+	bar := newPhaseBar(stderr)
+	c.Progress = bar.set
+	defer bar.done()
+	_, err = bench.DuplicateQuality(ctx, c, stdout, stderr)
+	return err
 }

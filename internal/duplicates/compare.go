@@ -144,7 +144,7 @@ func compareNames(a, b *prepared, explain bool) (given, family outcome) {
 	case !a.single && !b.single:
 		g, f := tokenLevel(a.given, b.given, true), familyLevel(tokenLevel(a.family, b.family, false))
 		sg, sf := tokenLevel(a.given, b.family, true), familyLevel(tokenLevel(a.family, b.given, false))
-		if sg+sf < g+f && sg <= 2 && sf <= 1 {
+		if sg+sf < g+f && (sg <= 2 || sf <= 1) {
 			g, f, swapped = sg, sf, true
 		}
 		given.level, family.level = g, f
@@ -164,6 +164,10 @@ func compareNames(a, b *prepared, explain bool) (given, family outcome) {
 		lf := int8(5)
 		if !o.single {
 			lf = tokenLevel(t.given, o.family, false)
+		}
+		if o.single && lg == 5 {
+			// two one-part names that differ may be a given and a family name
+			return
 		}
 		if lf < lg && lf != 1 && lf != 3 {
 			family.level = familyLevel(lf)
@@ -218,9 +222,9 @@ func compareEmails(a, b *prepared, explain bool) outcome {
 			switch {
 			case ma.canon == mb.canon:
 				l = 0
-			case ma.local == mb.local && len(ma.letters) >= 4:
+			case ma.local == mb.local && len(ma.local) >= 3:
 				l = 1
-			case len(ma.local) >= 5 && editDistance(ma.local, mb.local, 2) <= 2 && editDistance(ma.domain, mb.domain, 2) <= 2:
+			case similarAddress(ma, mb):
 				l = 2
 			case ma.domain == mb.domain && !freeMail[ma.domain]:
 				l = 3
@@ -430,4 +434,17 @@ func compareField(x, y fieldValue, i int, explain bool) outcome {
 // trading places (1984-02-11 and 1984-11-02).
 func sameDaySwapped(x, y string) bool {
 	return len(x) == 10 && len(y) == 10 && x[:4] == y[:4] && x[5:7] == y[8:10] && x[8:10] == y[5:7]
+}
+
+// similarAddress reports whether two addresses differ only by typos: a short
+// local part by one edit, a longer one by two, the domain by two.
+func similarAddress(a, b mailbox) bool {
+	n := min(len(a.local), len(b.local))
+	switch {
+	case n < 3:
+		return false
+	case n < 5:
+		return editDistance(a.local, b.local, 1) <= 1 && (a.domain == b.domain || editDistance(a.domain, b.domain, 3) <= 3)
+	}
+	return editDistance(a.local, b.local, 2) <= 2 && editDistance(a.domain, b.domain, 3) <= 3
 }

@@ -48,7 +48,7 @@ func (ix *Index) Estimate(ctx context.Context) (*Model, error) {
 		if a == b {
 			continue
 		}
-		compareAll(ix.prep[a], ix.prep[b], ix.Fields, out, false)
+		compareAll(ix.prepared(a), ix.prepared(b), ix.Fields, out, false)
 		for c, o := range out {
 			if o.level >= 0 {
 				counts[c][o.level]++
@@ -62,38 +62,28 @@ func (ix *Index) Estimate(ctx context.Context) (*Model, error) {
 		return nil, err
 	}
 
-	// Candidate pairs: every pair of a sample of profiles, spread evenly.
-	var total int64
-	seen := map[int32]bool{}
-	for i := 0; i < n; i++ {
-		ix.candidates(i, seen, func(int) { total++ })
-	}
+	// Candidate pairs: a sample spread evenly over them.
+	total := int64(len(ix.pairs))
 	step := max(1, int(total/estimatePairs))
 	var levels [][]int8
 	// tfU holds, per sampled pair and comparator, the rarity-adjusted u of an
 	// agreeing value (0 when the level has no adjustment), so that EM weighs a
 	// shared "Smith" as lightly as the score will.
 	var tfU [][]float32
-	k := 0
-	for i := 0; i < n; i++ {
-		ix.candidates(i, seen, func(j int) {
-			k++
-			if k%step != 0 {
-				return
+	for k := 0; k < len(ix.pairs); k += step {
+		i, j := int(ix.pairs[k]>>32), int(uint32(ix.pairs[k]))
+		compareAll(ix.prep[i], ix.prep[j], ix.Fields, out, false)
+		row := make([]int8, len(cs))
+		us := make([]float32, len(cs))
+		for c, o := range out {
+			row[c] = o.level
+			if int(o.level) == cs[c].tf && o.tf != 0 {
+				us[c] = float32(float64(ix.stats.Count(o.tf)) / float64(n))
 			}
-			compareAll(ix.prep[i], ix.prep[j], ix.Fields, out, false)
-			row := make([]int8, len(cs))
-			us := make([]float32, len(cs))
-			for c, o := range out {
-				row[c] = o.level
-				if int(o.level) == cs[c].tf && o.tf != 0 {
-					us[c] = float32(float64(ix.stats.Count(o.tf)) / float64(n))
-				}
-			}
-			levels = append(levels, row)
-			tfU = append(tfU, us)
-		})
-		if i%4096 == 0 {
+		}
+		levels = append(levels, row)
+		tfU = append(tfU, us)
+		if k%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}

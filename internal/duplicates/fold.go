@@ -25,6 +25,22 @@ var cyrillic = map[rune]string{
 // fold lower-cases s, spells out special letters, transliterates Cyrillic, strips
 // accents, and keeps letters and digits; everything else becomes a space.
 func fold(s string) string {
+	if ascii(s) {
+		b := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c >= 'A' && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+				b = append(b, c)
+			case c == '\'':
+			default:
+				b = append(b, ' ')
+			}
+		}
+		return string(b)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(strings.ToLower(norm.NFC.String(s))) {
@@ -49,6 +65,9 @@ func fold(s string) string {
 // foldUmlauts spells out German umlauts (Müller = Mueller) before fold strips
 // marks; the plain-letter form (Muller) is one edit away and meets it as a typo.
 func foldUmlauts(s string) string {
+	if ascii(s) {
+		return s
+	}
 	s = norm.NFC.String(strings.ToLower(s))
 	if !strings.ContainsAny(s, "äöü") {
 		return s
@@ -58,7 +77,9 @@ func foldUmlauts(s string) string {
 
 // titles are dropped from names.
 var titles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "dr": true, "prof": true,
-	"sir": true, "herr": true, "frau": true, "jr": true, "sr": true, "ii": true, "iii": true}
+	"sir": true, "herr": true, "frau": true, "jr": true, "sr": true, "ii": true, "iii": true,
+	// placeholders for a missing name
+	"unknown": true, "anonymous": true, "customer": true, "caller": true, "n": true, "a": true}
 
 // particles join the family name that follows (de Vries, van der Berg, bin Said).
 var particles = map[string]bool{"de": true, "van": true, "von": true, "der": true, "den": true, "da": true,
@@ -68,6 +89,10 @@ var particles = map[string]bool{"de": true, "van": true, "von": true, "der": tru
 // nameParts splits a display name into folded tokens: titles dropped, particles
 // joined to the family name ("de vries" → "devries").
 func nameParts(name string) []string {
+	if strings.ContainsRune(name, '@') || strings.IndexFunc(name, unicode.IsLetter) < 0 {
+		// an address or a number standing in for a name (auto-capture)
+		return nil
+	}
 	raw := strings.Fields(fold(foldUmlauts(name)))
 	out := raw[:0]
 	var pending string
@@ -83,4 +108,13 @@ func nameParts(name string) []string {
 		pending = ""
 	}
 	return out
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -794,3 +794,14 @@ func (db *DB) MaxUserID(ctx context.Context) (int64, error) {
 	}
 	return n.Int64, err
 }
+
+// DuplicateScores returns every stored pair with its score, whatever its
+// status, for measuring detection against labels (`mergedesk bench duplicates`).
+func (db *DB) DuplicateScores(ctx context.Context) ([]mergedesk.DuplicateSuggestion, error) {
+	rows, err := db.r().query(ctx, "SELECT user_a, user_b, score FROM duplicate_suggestions")
+	return scanRows(rows, err, func(r *sql.Rows) (mergedesk.DuplicateSuggestion, error) {
+		var s mergedesk.DuplicateSuggestion
+		err := r.Scan(&s.UserIDs[0], &s.UserIDs[1], &s.Score)
+		return s, err
+	})
+}
