@@ -92,7 +92,7 @@ type DuplicateSettings struct {
 
 // DefaultMinScore is the default of duplicates.min_score, chosen on labelled data
 // as docs/duplicates.md explains.
-const DefaultMinScore = 0.9
+const DefaultMinScore = 0.95
 
 // CheckMinScore accepts a score threshold in (0, 1].
 func CheckMinScore(v float64) error {
