@@ -191,7 +191,11 @@ func (l *loader) loadOrganizations() error {
 // A persona is one end-user profile. Personas are one customer each, split
 // across channels the way help desks see it: an e-mail profile, a phone-only
 // profile from a call, an X profile. The two John Smiths are different people
-// who only share a name.
+// who only share a name. The X profiles of Maria and Aoife carry their names
+// and a handle that spells their e-mail address, so duplicate detection
+// suggests them (Detect); the phone-only profiles share nothing but a name
+// with the others and are left for an agent to find (and, unverified, they are
+// refused as merge sources until verified, rule M3).
 type persona struct {
 	name, email, phone, x, timeZone, locale, notes string
 	tags                                           []string
@@ -200,7 +204,7 @@ type persona struct {
 var personas = []persona{
 	{name: "Maria Schmidt", email: "maria.schmidt@example.com", tags: []string{"vip"}, timeZone: "Berlin", locale: "de"},
 	{name: "Maria Schmidt (phone)", phone: "+49 30 2345 6789"},
-	{name: "Maria S.", x: "@mariaschmidt"},
+	{name: "Maria Schmidt", x: "@mariaschmidt"},
 	{name: "José García", email: "jose.garcia@example.com", locale: "es", timeZone: "Madrid"},
 	{name: "José García (phone)", phone: "+34 612 345 678"},
 	{name: "Pepe García", email: "pepe.garcia@example.org", notes: "Signs e-mails as José."},
@@ -209,7 +213,7 @@ var personas = []persona{
 	{name: "weili_dev", x: "weili_dev"},
 	{name: "Aoife Murphy", email: "aoife.murphy@example.net", timeZone: "Dublin"},
 	{name: "Aoife Murphy (phone)", phone: "+353 87 123 4567"},
-	{name: "Aoife M", x: "@AoifeM_ie"},
+	{name: "Aoife Murphy", x: "@AoifeMurphy"},
 	{name: "John Smith", email: "john.smith@acme.example"},
 	{name: "John Smith", email: "jsmith1984@example.net", phone: "(415) 555-0134"},
 }

@@ -2,10 +2,15 @@ package demo_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/demo"
+	"github.com/mergedesk/mergedesk/internal/detector"
 	"github.com/mergedesk/mergedesk/internal/store"
 	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
@@ -129,4 +134,50 @@ func testLoadLikeTheAPI(t *testing.T, db *store.DB) {
 	if err != nil || lucia == nil || len(lucia.Memberships) != 1 || lucia.Memberships[0].OrganizationName != "Stark Logistics" {
 		t.Errorf("Lucía = %+v, %v; want a member of Stark Logistics", lucia, err)
 	}
+}
+
+// TestDetect: after Load and Detect, the split personas are open duplicate
+// suggestions, so the demo shows the Duplicates page filled out of the box.
+func TestDetect(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := demo.Load(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		d := detector.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := demo.Detect(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		list, _, err := d.Suggestions(ctx, mergedesk.SuggestionFilter{}, mergedesk.Page{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[int64]bool{}
+		for _, s := range list {
+			ids[s.UserIDs[0]], ids[s.UserIDs[1]] = true, true
+		}
+		users, err := db.UsersByIDs(ctx, slices.Collect(maps.Keys(ids)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[int64]string{}
+		for _, u := range users {
+			names[u.ID] = u.Name
+		}
+		got := map[string]int{}
+		for _, s := range list {
+			if a, b := names[s.UserIDs[0]], names[s.UserIDs[1]]; a == b {
+				got[a]++
+			}
+		}
+		for _, name := range []string{"Maria Schmidt", "Aoife Murphy"} {
+			if got[name] != 1 {
+				t.Errorf("%s's split profiles: %d open suggestions, want 1 (all: %v)", name, got[name], got)
+			}
+		}
+		// The two John Smiths only share a name: not one person.
+		if got["John Smith"] != 0 {
+			t.Errorf("the two John Smiths are suggested as one person")
+		}
+	})
 }

@@ -219,6 +219,12 @@ type PreviewFragment struct {
 	CSRF           string
 	Stale          bool // the users changed since the last preview
 	Error          string
+	// Then are the profiles still to merge into Target after this one, comma-
+	// separated, when the agent merges a whole group (Duplicates page): each
+	// gets its own preview and confirmation. Step counts the merges of the group.
+	Then        string
+	Step, Steps int
+	Notice      string
 }
 
 func (s *Server) mergePreview(w http.ResponseWriter, r *http.Request) error {
@@ -377,6 +383,19 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, _, mergeErr := s.DB.MergeUsers(ctx, id, target, cur.User.ID, version)
+	then, _ := idList(r.PostFormValue("then"))
+	step, _ := strconv.Atoi(r.PostFormValue("step"))
+	steps, _ := strconv.Atoi(r.PostFormValue("steps"))
+	if mergeErr == nil && len(then) > 0 && isHTMX(r) {
+		// The next merge of the group, previewed like the first.
+		f, err := s.preview(ctx, then[0], target)
+		if err != nil {
+			return err
+		}
+		f.CSRF, f.Then, f.Step, f.Steps = cur.Session.CSRFToken, joinIDs(then[1:]), step+1, steps
+		f.Notice = fmt.Sprintf("Merge %d of %d done: profile #%d is now part of %s.", step, steps, id, f.Target.Name)
+		return s.render(w, http.StatusOK, "user", "merge_preview", f)
+	}
 	if mergeErr == nil {
 		to := fmt.Sprintf("/users/%d?merged=%d", target, id)
 		if isHTMX(r) {
@@ -396,7 +415,7 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f.CSRF = cur.Session.CSRFToken
+	f.CSRF, f.Then, f.Step, f.Steps = cur.Session.CSRFToken, r.PostFormValue("then"), step, steps
 	status := http.StatusConflict
 	if code == mergedesk.EMergeStale {
 		f.Stale = true

@@ -196,6 +196,9 @@ type UserPage struct {
 	CCd            TicketList
 	MergedInto     *mergedesk.User
 	CanMerge       bool
+	// ShowDuplicates: the Possible duplicates panel is shown (an active end
+	// user, detection on, the agent may read duplicates).
+	ShowDuplicates bool
 	Profile        ProfileForm
 	Identity       IdentityForm
 	IdentityTypes  []string
@@ -275,6 +278,11 @@ func (s *Server) loadUserPage(r *http.Request, id int64) (*UserPage, error) {
 	}
 	if p.CCd, err = s.ticketList(ctx, mergedesk.TicketFilter{CCUserID: &id}); err != nil {
 		return nil, err
+	}
+	if u.Active && u.Role == mergedesk.RoleEndUser {
+		if p.ShowDuplicates, err = s.duplicatesOn(r); err != nil {
+			return nil, err
+		}
 	}
 	p.Profile = ProfileForm{Name: u.Name, Tags: strings.Join(u.Tags, " "), Details: deref(u.Details), Notes: deref(u.Notes)}
 	p.Identity = IdentityForm{Type: mergedesk.IdentityEmail}

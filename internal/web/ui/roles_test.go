@@ -46,6 +46,10 @@ var uiWrites = []uiWrite{
 	{"POST /users/{id}/merge", nil, func(f *fixture, u *mergedesk.User) url.Values {
 		return url.Values{"target": {fmt.Sprint(f.Bob.ID)}, "version": {"any"}}
 	}, http.StatusUnprocessableEntity},
+	// Staff have no duplicates (rule D1): there is no suggestion to dismiss.
+	{"POST /users/{id}/duplicates/dismiss", func(f *fixture, u *mergedesk.User) url.Values {
+		return url.Values{"other": {fmt.Sprint(f.Bob.ID)}}
+	}, http.StatusNotFound},
 }
 
 // uiWritesWithoutTarget are state-changing routes that name no user.

@@ -55,6 +55,10 @@ type Server struct {
 	// Limiter throttles sign-in failures; cmd/mergedesk shares one with the
 	// API's password authentication. New makes one of the server's own.
 	Limiter *authlimit.Limiter
+	// Duplicates is duplicate detection (internal/detector's *Detector). When
+	// set, agents get the Possible duplicates panel on profiles and the
+	// Duplicates page; nil hides both.
+	Duplicates Duplicates
 	// LongWriteTimeout, when set, replaces the HTTP server's write deadline
 	// for merges, which may run for minutes.
 	LongWriteTimeout time.Duration
@@ -92,7 +96,7 @@ func New(db Store, logger *slog.Logger) (*Server, error) {
 }
 
 // pageFiles are the templates rendered inside layout.html.
-var pageFiles = []string{"login", "customers", "user", "tickets", "ticket", "organizations", "organization", "error"}
+var pageFiles = []string{"login", "customers", "user", "tickets", "ticket", "organizations", "organization", "duplicates", "error"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -173,6 +177,10 @@ func (s *Server) routes() {
 	s.route("GET /users/{id}/merge/candidates", s.auth(s.mergeCandidates))
 	s.route("GET /users/{id}/merge/preview", s.long(s.auth(s.mergePreview)))
 	s.route("POST /users/{id}/merge", s.long(s.auth(s.merge)))
+	s.route("GET /users/{id}/duplicates", s.auth(s.duplicatesPanel))
+	s.route("POST /users/{id}/duplicates/dismiss", s.auth(s.dismissDuplicate))
+	s.route("GET /duplicates", s.auth(s.duplicatesPage))
+	s.route("GET /duplicates/merge", s.long(s.auth(s.groupMerge)))
 	s.route("GET /tickets", s.auth(s.tickets))
 	s.route("GET /tickets/{id}", s.auth(s.ticketPage))
 	s.route("GET /organizations", s.auth(s.organizations))
@@ -306,17 +314,20 @@ func (s *Server) auth(h handlerFunc) http.HandlerFunc {
 // Layout is what every page shows around its content.
 type Layout struct {
 	Title   string
-	Section string // sidebar entry to highlight: customers, tickets, organizations
+	Section string // sidebar entry to highlight: customers, tickets, organizations, duplicates
 	Agent   *mergedesk.User
-	CSRF    string
-	Notice  string
-	Error   string
+	// Duplicates: the sidebar links the Duplicates page.
+	Duplicates bool
+	CSRF       string
+	Notice     string
+	Error      string
 }
 
 func (s *Server) layout(r *http.Request, title, section string) Layout {
 	l := Layout{Title: title, Section: section}
 	if c := currentFrom(r.Context()); c != nil {
 		l.Agent, l.CSRF = c.User, c.Session.CSRFToken
+		l.Duplicates = s.Duplicates != nil && mergedesk.CanReadDuplicates(actor(r)) == nil
 	}
 	return l
 }

@@ -36,3 +36,21 @@ type Store interface {
 	Users(ctx context.Context, f mergedesk.UserFilter, p mergedesk.Page) ([]*mergedesk.User, mergedesk.PageInfo, error)
 	UsersByIDs(ctx context.Context, ids []int64) ([]*mergedesk.User, error)
 }
+
+// Duplicates is the duplicate detection the UI shows (docs/duplicates.md, the
+// "Agent UI" of the contract). cmd/mergedesk wires internal/detector's
+// *Detector into Server.Duplicates; while it is nil the UI shows neither the
+// Possible duplicates panel nor the Duplicates page.
+type Duplicates interface {
+	// ForUser computes a user's possible duplicates live, best first.
+	ForUser(ctx context.Context, userID int64, minScore *float64, includeDismissed bool) ([]mergedesk.DuplicateCandidate, error)
+	// Suggestions lists stored suggestions, best first, with eligibility.
+	Suggestions(ctx context.Context, f mergedesk.SuggestionFilter, p mergedesk.Page) ([]*mergedesk.DuplicateSuggestion, mergedesk.PageInfo, error)
+	// Suggestion reads one stored suggestion.
+	Suggestion(ctx context.Context, id int64) (*mergedesk.DuplicateSuggestion, error)
+	// Dismiss marks a stored suggestion "not the same person" (rule D7).
+	Dismiss(ctx context.Context, id, actorID int64) (*mergedesk.DuplicateSuggestion, error)
+	// Evaluate stores the open suggestions of users now (rule D8), so that a
+	// pair computed live has a stored suggestion to dismiss.
+	Evaluate(ctx context.Context, ids []int64) error
+}

@@ -1,4 +1,4 @@
-// Mergedesk agent UI: the User options menu and the merge dialog. Everything else
+// Mergedesk agent UI: the User options menu, the merge dialog and htmx errors. Everything else
 // is plain HTML forms and links, enhanced by htmx attributes.
 (function () {
   "use strict";
@@ -37,12 +37,48 @@
       });
     }
 
-    document.querySelectorAll("[data-open-dialog]").forEach(function (el) {
-      el.addEventListener("click", function () {
-        var d = document.getElementById(el.getAttribute("data-open-dialog"));
-        closeMenu(false);
-        if (d && !d.open) d.showModal();
-      });
+    // Delegated, so buttons that htmx swaps in (the duplicates panel, a group
+    // on the Duplicates page) open dialogs too. data-dialog-title names what
+    // the dialog is about for that button until the dialog closes.
+    document.addEventListener("click", function (e) {
+      var el = e.target.closest("[data-open-dialog]");
+      if (!el) return;
+      var d = document.getElementById(el.getAttribute("data-open-dialog"));
+      closeMenu(false);
+      if (!d || d.open) return;
+      var title = d.querySelector("h2");
+      var label = el.getAttribute("data-dialog-title");
+      if (title && label) {
+        if (!title.hasAttribute("data-title")) title.setAttribute("data-title", title.textContent);
+        title.textContent = label;
+      }
+      d.showModal();
+    });
+
+    // In a region marked data-show-errors (the duplicates panel and groups),
+    // a failed htmx request never leaves the agent guessing: the server's
+    // error fragment (or, without an answer, a sentence of our own) takes the
+    // place of what was being loaded. Elsewhere htmx's default stands.
+    function showsErrors(t) {
+      return t && t.isConnected && t.closest("[data-show-errors]");
+    }
+    document.body.addEventListener("htmx:beforeSwap", function (e) {
+      if (e.detail.xhr.status >= 400 && e.detail.xhr.getResponseHeader("HX-Redirect") === null && showsErrors(e.detail.target)) {
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      }
+    });
+    document.body.addEventListener("htmx:sendError", function (e) {
+      var t = e.detail.target;
+      if (!showsErrors(t)) return;
+      var p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.textContent = "The server did not answer. Check your connection and try again.";
+      t.replaceChildren(p);
+    });
+    document.body.addEventListener("htmx:afterSettle", function (e) {
+      if (e.target.id === "duplicates") e.target.removeAttribute("aria-busy");
     });
 
     var dialog = document.getElementById("merge-dialog");
@@ -53,6 +89,8 @@
     // Closing the dialog, at any step and by any means (Esc, the close button,
     // Cancel), throws away what was typed and chosen: nothing was changed yet.
     dialog.addEventListener("close", function () {
+      var title = dialog.querySelector("h2[data-title]");
+      if (title) title.textContent = title.getAttribute("data-title");
       step.innerHTML = initial;
       if (window.htmx) window.htmx.process(step);
     });
