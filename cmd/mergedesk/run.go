@@ -226,6 +226,12 @@ func (m *Main) Start(ctx context.Context) error {
 	m.detector = detector.New(db, m.Logger)
 	m.detector.RegisterJobs(m.jobs)
 	apiServer.Duplicates = m.detector
+	if m.Demo {
+		// the demo's split personas are suggested before the first page loads
+		if err := demo.Detect(ctx, m.detector); err != nil {
+			return fmt.Errorf("demo duplicates: %w", err)
+		}
+	}
 	m.detector.Start()
 	m.jobs.Start()
 	m.outbox.Start()
@@ -248,6 +254,7 @@ func (m *Main) Start(ctx context.Context) error {
 		return fmt.Errorf("agent UI: %w", err)
 	}
 	uiServer.BaseURL, uiServer.Limiter, uiServer.LongWriteTimeout = m.BaseURL, signIn, LongWriteTimeout
+	uiServer.Duplicates = m.detector
 	mux.Handle("/", uiServer)
 
 	ln, err := net.Listen("tcp", m.Addr)

@@ -78,7 +78,7 @@ func (ix *Index) Estimate(ctx context.Context) (*Model, error) {
 		for c, o := range out {
 			row[c] = o.level
 			if int(o.level) == cs[c].tf && o.tf != 0 {
-				us[c] = float32(float64(ix.stats.Count(o.tf)) / float64(n))
+				us[c] = float32(rarity(ix.stats.Count(o.tf), float64(n), ps[c].U[o.level]))
 			}
 		}
 		levels = append(levels, row)

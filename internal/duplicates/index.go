@@ -153,7 +153,7 @@ func NewMapStats(profiles []*Profile) *MapStats {
 	return s
 }
 
-func (s *MapStats) Users() int           { return s.N }
+func (s *MapStats) Users() int { return s.N }
 func (s *MapStats) Count(key uint64) int {
 	if n, ok := s.Counts[key]; ok {
 		return n

@@ -86,7 +86,7 @@ func (s *scorer) weight(c int, o outcome) float64 {
 		// Rarity: two non-matching profiles agree on this very value with the
 		// probability that both have it; a match agrees with m times its share.
 		if n := s.st.Count(o.tf); n > 0 {
-			u = float64(n) / s.users
+			u = rarity(n, s.users, u)
 		}
 	}
 	return math.Log2(max(m, 1e-9) / max(u, 1e-12))
@@ -149,4 +149,16 @@ func (s *scorer) compare(a, b *prepared) Result {
 func (s *scorer) quick(a, b *prepared, out []outcome) float64 {
 	compareAll(a, b, s.fields, out, false)
 	return probability(s.total(out))
+}
+
+// rarityPrior is how many profiles' worth of belief the level's average u
+// carries against a value's own count: a small account's counts say little
+// (two Marias among three profiles is no proof that Maria is common), a large
+// account's say nearly everything.
+const rarityPrior = 1000
+
+// rarity is the chance that two different people share a value n of users
+// profiles have, pulled towards the level's average u (D4).
+func rarity(n int, users, u float64) float64 {
+	return (float64(n) + rarityPrior*u) / (users + rarityPrior)
 }

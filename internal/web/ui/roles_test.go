@@ -47,7 +47,7 @@ var uiWrites = []uiWrite{
 		return url.Values{"target": {fmt.Sprint(f.Bob.ID)}, "version": {"any"}}
 	}, http.StatusUnprocessableEntity},
 	// Staff have no duplicates (rule D1): there is no suggestion to dismiss.
-	{"POST /users/{id}/duplicates/dismiss", func(f *fixture, u *mergedesk.User) url.Values {
+	{"POST /users/{id}/duplicates/dismiss", nil, func(f *fixture, u *mergedesk.User) url.Values {
 		return url.Values{"other": {fmt.Sprint(f.Bob.ID)}}
 	}, http.StatusNotFound},
 }
