@@ -141,6 +141,7 @@ func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook mergedesk.Tic
 		}
 	}
 
+	hook = withSender(hook, sender)
 	via := messageVia(m, stored, sender)
 	w := mergedesk.TicketWriter{ActorID: sender.ID, Via: via}
 	// The author defaults to the writer, the sender (no second user load).
@@ -175,7 +176,7 @@ func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook mergedesk.Tic
 		if target != nil {
 			in.ViaFollowupSourceID = &target.ID
 		}
-		if c, err = createTicket(ctx, tx, in, w, hook); err != nil {
+		if c, err = createTicketFor(ctx, tx, in, w, hook, sender); err != nil {
 			return nil, err
 		}
 		out.TicketCreated = true
@@ -199,6 +200,34 @@ func receive(ctx context.Context, tx *Tx, pm preparedMessage, hook mergedesk.Tic
 		out.Audit = c.Audit
 	}
 	return out, nil
+}
+
+// withSender hands the ticket hook the sender as this transaction resolved it
+// when the hook asks for that user (the trigger engine reads the requester of
+// every change it notifies about, and the recipient of each notification),
+// instead of loading it again: nothing the message writes before the hook
+// runs changes a user that exists already.
+func withSender(hook mergedesk.TicketHook, sender *mergedesk.User) mergedesk.TicketHook {
+	if hook == nil {
+		return nil
+	}
+	return func(ctx context.Context, tx mergedesk.TicketTx, c *mergedesk.TicketChange) error {
+		return hook(ctx, senderTx{tx, sender}, c)
+	}
+}
+
+// senderTx is the TicketTx of a message's write: User returns the sender
+// without a query.
+type senderTx struct {
+	mergedesk.TicketTx
+	sender *mergedesk.User
+}
+
+func (s senderTx) User(ctx context.Context, id int64) (*mergedesk.User, error) {
+	if id == s.sender.ID {
+		return s.sender, nil
+	}
+	return s.TicketTx.User(ctx, id)
 }
 
 // resolveContact returns the active user owning the contact's identity, or a
@@ -248,16 +277,15 @@ func resolveContact(ctx context.Context, tx *Tx, c normContact, errField string)
 // a stale owner is followed along merged_into_id.
 func userByIdentity(ctx context.Context, tx *Tx, typ, norm string) (*mergedesk.User, error) {
 	for attempt := 0; attempt < 4; attempt++ {
-		id, err := userIDByIdentity(ctx, tx, typ, norm)
+		u, err := identityOwner(ctx, tx, typ, norm)
 		if err != nil {
 			return nil, err
 		}
-		if id == 0 {
+		if u == nil {
 			return nil, mergedesk.NotFound()
 		}
-		u, err := loadUser(ctx, tx, id)
-		if err != nil || u.Active {
-			return u, err
+		if u.Active {
+			return u, nil
 		}
 		for hops := 0; u.MergedIntoID != nil && hops < 8; hops++ {
 			if u, err = loadUser(ctx, tx, *u.MergedIntoID); err != nil {
@@ -269,6 +297,82 @@ func userByIdentity(ctx context.Context, tx *Tx, typ, norm string) (*mergedesk.U
 		}
 	}
 	return nil, mergedesk.NotFound()
+}
+
+// identityOwnerSQL reads the owner of an identity with the columns and the
+// membership flag loadUsers reads, and its identities (one row each, in
+// loadIdentities' order): the owner has at least the identity it was found by.
+var identityOwnerSQL = "SELECT " + qualify("u", userColumns) + ", " + hasMembership("u.id") + ", " + qualify("o", identityColumns) +
+	" FROM identities i JOIN users u ON u.id = i.user_id JOIN identities o ON o.user_id = u.id" +
+	" WHERE i.type = ? AND i.value_norm = ? ORDER BY " + strings.Replace(typeOrder, "CASE type", "CASE o.type", 1) + ", o.is_primary DESC, o.id"
+
+// identityOwner returns the user owning the normalised value of an identity of
+// type typ, as loadUser returns it, or nil. Every message resolves its sender,
+// so where no row lock has to be taken before the user is read (SQLite), the
+// identity, its owner and the owner's identities are one statement instead of
+// three.
+func identityOwner(ctx context.Context, tx *Tx, typ, norm string) (*mergedesk.User, error) {
+	if tx.db.dialect.rowLocks() {
+		// loadUser locks the user before reading it, so that a merge holding
+		// it is waited for and its result read.
+		id, err := userIDByIdentity(ctx, tx, typ, norm)
+		if err != nil || id == 0 {
+			return nil, err
+		}
+		u, err := loadUser(ctx, tx, id)
+		if mergedesk.ErrorCode(err) == mergedesk.ENotFound {
+			return nil, nil
+		}
+		return u, err
+	}
+	rows, err := tx.query(ctx, identityOwnerSQL, typ, norm)
+	if err != nil {
+		return nil, fmt.Errorf("load owner of %s identity: %w", typ, err)
+	}
+	defer rows.Close()
+	var u *mergedesk.User
+	var member bool
+	for rows.Next() {
+		var id mergedesk.Identity
+		var c, up int64
+		row, err := scanUser(scanAlso{rows, []any{&member, &id.ID, &id.UserID, &id.Type, &id.Value, &id.Verified, &id.Primary,
+			&id.VerificationMethod, &id.UndeliverableCount, &c, &up}})
+		if err != nil {
+			return nil, fmt.Errorf("scan owner of %s identity: %w", typ, err)
+		}
+		if u == nil {
+			u = row
+		}
+		id.CreatedAt, id.UpdatedAt = fromUnix(c), fromUnix(up)
+		u.Identities = append(u.Identities, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if u == nil || !member {
+		return u, nil
+	}
+	u.Memberships, err = loadMemberships(ctx, tx, "m.user_id IN (?)", u.ID)
+	return u, err
+}
+
+// scanAlso scans a row into the destinations its caller names followed by
+// more.
+type scanAlso struct {
+	rows interface{ Scan(...any) error }
+	more []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.rows.Scan(slices.Concat(dest, s.more)...) }
+
+// qualify prefixes each column of a comma-separated list with table.
+func qualify(table, cols string) string {
+	fs := strings.Split(cols, ",")
+	for i, f := range fs {
+		fs[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fs, ", ")
 }
 
 // messageVia is the via of a message's audit and new ticket (§13.1 step 6,

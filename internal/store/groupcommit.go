@@ -62,29 +62,44 @@ func (db *DB) receiveGrouped(ctx context.Context, m preparedMessage) (*mergedesk
 func (db *DB) commitGroups() {
 	g := &db.inbound
 	for {
-		g.mu.Lock()
-		n := min(len(g.queue), maxGroupCommit)
-		if n == 0 {
+		batch := g.take(maxGroupCommit)
+		if len(batch) == 0 {
+			g.mu.Lock()
+			if len(g.queue) > 0 {
+				g.mu.Unlock()
+				continue
+			}
 			g.running = false
 			g.mu.Unlock()
 			return
 		}
-		batch := g.queue[:n:n]
-		g.queue = append([]*pendingMessage(nil), g.queue[n:]...)
-		g.mu.Unlock()
-		db.commitGroup(batch)
+		batch = db.commitGroup(batch)
 		for _, p := range batch {
 			close(p.done)
 		}
 	}
 }
 
-// commitGroup writes one batch in one transaction. A transient conflict
-// (SQLite busy) retries the whole batch; any other error of the transaction
-// itself (begin, commit, a savepoint that cannot be rolled back to) fails
-// every message of the batch, none of which was then stored.
-func (db *DB) commitGroup(batch []*pendingMessage) {
-	live := make([]*pendingMessage, 0, len(batch))
+// take removes up to n messages from the head of the queue and returns them.
+func (g *groupCommit) take(n int) []*pendingMessage {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n = min(len(g.queue), n)
+	if n == 0 {
+		return nil
+	}
+	batch := g.queue[:n:n]
+	g.queue = append([]*pendingMessage(nil), g.queue[n:]...)
+	return batch
+}
+
+// commitGroup writes one batch in one transaction and returns the batch with
+// the messages that joined it while it ran (see runGroup). A transient
+// conflict (SQLite busy) retries the whole batch; any other error of the
+// transaction itself (begin, commit, a savepoint that cannot be rolled back
+// to) fails every message of the batch, none of which was then stored.
+func (db *DB) commitGroup(batch []*pendingMessage) []*pendingMessage {
+	live := make([]*pendingMessage, 0, maxGroupCommit)
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			p.err = err // never started: nothing stored
@@ -93,8 +108,9 @@ func (db *DB) commitGroup(batch []*pendingMessage) {
 		live = append(live, p)
 	}
 	if len(live) == 0 {
-		return
+		return batch
 	}
+	started := len(live)
 	// The messages' own contexts must not cancel statements of the shared
 	// transaction: SQLite answers an interrupted write by rolling back the
 	// whole transaction, the other messages with it.
@@ -107,7 +123,7 @@ func (db *DB) commitGroup(batch []*pendingMessage) {
 		for _, p := range live {
 			p.out, p.err = nil, nil
 		}
-		err = db.runGroup(ctx, live)
+		err = db.runGroup(ctx, &live)
 		if err == nil || !isRetryable(err) {
 			break
 		}
@@ -121,20 +137,28 @@ func (db *DB) commitGroup(batch []*pendingMessage) {
 			}
 		}
 	}
+	return append(batch, live[started:]...)
 }
 
 // runGroup runs one attempt of a batch; a panic fails the batch instead of
-// the server.
-func (db *DB) runGroup(ctx context.Context, live []*pendingMessage) (err error) {
+// the server. Messages that arrived while the batch ran join it before it
+// commits (up to maxGroupCommit): they would otherwise wait for this commit
+// and then pay for one of their own, and a commit, which writes every page
+// the batch changed to the WAL, costs about as much as a message. They are
+// appended to *live, so a retry runs them too.
+func (db *DB) runGroup(ctx context.Context, live *[]*pendingMessage) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("receive messages: panic: %v", r)
 		}
 	}()
 	return db.update(ctx, func(tx *Tx) error {
-		for _, p := range live {
-			if err := db.receiveInSavepoint(tx, p); err != nil {
+		for i := 0; i < len(*live); i++ {
+			if err := db.receiveInSavepoint(tx, (*live)[i]); err != nil {
 				return err
+			}
+			if i == len(*live)-1 && len(*live) < maxGroupCommit {
+				*live = append(*live, db.inbound.take(maxGroupCommit-len(*live))...)
 			}
 		}
 		return nil
@@ -151,14 +175,16 @@ func (db *DB) receiveInSavepoint(tx *Tx, p *pendingMessage) error {
 		return nil
 	}
 	ctx := context.WithoutCancel(p.ctx)
+	// The savepoint statements go through tx.exec, like every other, so they
+	// are parsed once on the writer rather than for every message.
 	for attempt := 0; attempt < maxReceiveAttempts; attempt++ {
-		if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT message"); err != nil {
+		if _, err := tx.exec(ctx, "SAVEPOINT message"); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		after := len(tx.after)
 		out, err := receive(ctx, tx, p.m, db.ticketHook())
 		if err == nil {
-			if _, err := tx.tx.ExecContext(ctx, "RELEASE message"); err != nil {
+			if _, err := tx.exec(ctx, "RELEASE message"); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 			p.out, p.err = out, nil
@@ -167,10 +193,10 @@ func (db *DB) receiveInSavepoint(tx *Tx, p *pendingMessage) error {
 		// Forget what the rolled back message registered to run after commit.
 		clear(tx.after[after:])
 		tx.after = tx.after[:after]
-		if _, rerr := tx.tx.ExecContext(ctx, "ROLLBACK TO message"); rerr != nil {
+		if _, rerr := tx.exec(ctx, "ROLLBACK TO message"); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
-		if _, rerr := tx.tx.ExecContext(ctx, "RELEASE message"); rerr != nil {
+		if _, rerr := tx.exec(ctx, "RELEASE message"); rerr != nil {
 			return errors.Join(err, fmt.Errorf("release savepoint: %w", rerr))
 		}
 		if isRetryable(err) {

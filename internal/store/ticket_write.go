@@ -82,6 +82,13 @@ func (db *DB) DeleteTicket(ctx context.Context, id int64) error {
 // createTicket is the one way a ticket is created by people, channels and bulk
 // jobs. hook may be nil.
 func createTicket(ctx context.Context, tx *Tx, in mergedesk.TicketInput, w mergedesk.TicketWriter, hook mergedesk.TicketHook) (*mergedesk.TicketChange, error) {
+	return createTicketFor(ctx, tx, in, w, hook, nil)
+}
+
+// createTicketFor is createTicket for a caller that has already loaded the
+// requester in this transaction (a channel message's sender): requester, when
+// it is the user in.RequesterID names, is used instead of loading it again.
+func createTicketFor(ctx context.Context, tx *Tx, in mergedesk.TicketInput, w mergedesk.TicketWriter, hook mergedesk.TicketHook, requester *mergedesk.User) (*mergedesk.TicketChange, error) {
 	comment := in.Comment
 	if comment.Blank() && in.Description != nil {
 		comment = &mergedesk.CommentInput{Body: *in.Description}
@@ -90,7 +97,7 @@ func createTicket(ctx context.Context, tx *Tx, in mergedesk.TicketInput, w merge
 		return nil, mergedesk.Invalid("description", mergedesk.CodeBlank, "Description: cannot be blank")
 	}
 	in.Comment = comment
-	c, err := prepareTicket(ctx, tx, nil, in, w)
+	c, err := prepareTicketFor(ctx, tx, nil, in, w, requester)
 	if err != nil {
 		return nil, err
 	}
@@ -143,9 +150,15 @@ func updateTicket(ctx context.Context, tx *Tx, id int64, in mergedesk.TicketInpu
 // events of the write, without storing anything but new users (inline requesters
 // and CCs by unknown email).
 func prepareTicket(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.TicketChange, error) {
+	return prepareTicketFor(ctx, tx, prev, in, w, nil)
+}
+
+// prepareTicketFor is prepareTicket with the requester possibly known already
+// (createTicketFor).
+func prepareTicketFor(ctx context.Context, tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w mergedesk.TicketWriter, known *mergedesk.User) (*mergedesk.TicketChange, error) {
 	c := newTicketChange(tx, prev, in, w)
 	t := c.Ticket
-	requester, err := applyPeople(ctx, tx, c, in, w)
+	requester, err := applyPeople(ctx, tx, c, in, w, known)
 	if err != nil {
 		return nil, err
 	}
@@ -198,13 +211,17 @@ func newTicketChange(tx *Tx, prev *mergedesk.Ticket, in mergedesk.TicketInput, w
 
 // applyPeople sets the requester (inline, by id, required on a create) and, on
 // a create, a submitter other than the writer. It returns the requester when
-// the input named one.
-func applyPeople(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, in mergedesk.TicketInput, w mergedesk.TicketWriter) (*mergedesk.User, error) {
+// the input named one. known, if not nil, is a user loaded earlier in this
+// transaction; when it is the requester named by id and active, it stands in
+// for loading that user again.
+func applyPeople(ctx context.Context, tx *Tx, c *mergedesk.TicketChange, in mergedesk.TicketInput, w mergedesk.TicketWriter, known *mergedesk.User) (*mergedesk.User, error) {
 	var requester *mergedesk.User
 	var err error
 	switch {
 	case in.Requester != nil:
 		requester, err = inlineRequester(ctx, tx, *in.Requester)
+	case in.RequesterID != nil && known != nil && known.ID == *in.RequesterID && known.Active:
+		requester = known
 	case in.RequesterID != nil && *in.RequesterID > 0:
 		requester, err = ticketUser(ctx, tx, *in.RequesterID, "requester_id")
 	case c.Create:
