@@ -9,14 +9,14 @@ import (
 func TestAccountSettings(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		status, raw := e.DoRaw("GET", "/account/settings.json", e.AgentToken, nil)
-		want := `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":false},"saml":{"enabled":false}},"phone":{"default_region":"US"},"duplicates":{"enabled":true,"min_score":0.9,"user_fields":[]}}}`
+		want := `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":false},"saml":{"enabled":false}},"phone":{"default_region":"US"},"duplicates":{"enabled":true,"min_score":0.95,"user_fields":[]}}}`
 		if status != http.StatusOK || strings.TrimSpace(string(raw)) != want {
 			t.Errorf("GET = %d %s\nwant %s", status, raw, want)
 		}
 
 		// A partial body merges; the shared secret is write-only.
 		status, raw = e.DoRaw("PUT", "/account/settings", e.AdminToken, `{"settings":{"sso":{"jwt":{"enabled":true,"shared_secret":"s3cret"}},"phone":{"default_region":"de"}}}`)
-		want = `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":true},"saml":{"enabled":false}},"phone":{"default_region":"DE"},"duplicates":{"enabled":true,"min_score":0.9,"user_fields":[]}}}`
+		want = `{"settings":{"users":{"multiple_organizations":false,"tagging":true},"sso":{"jwt":{"enabled":true},"saml":{"enabled":false}},"phone":{"default_region":"DE"},"duplicates":{"enabled":true,"min_score":0.95,"user_fields":[]}}}`
 		if status != http.StatusOK || strings.TrimSpace(string(raw)) != want {
 			t.Errorf("PUT = %d %s\nwant %s", status, raw, want)
 		}
