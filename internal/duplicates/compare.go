@@ -108,12 +108,37 @@ func tokenLevel(x, y string, given bool) int8 {
 			return 3
 		}
 		return 5
-	case min(len(x), len(y)) >= 3 && editDistance(x, y, 1) <= 1, jaroWinkler(x, y) >= 0.94:
+	case min(len(x), len(y)) >= 3 && editDistance(x, y, 1) <= 1, jaroWinkler(x, y) >= 0.94,
+		min(len(x), len(y)) >= 4 && letterDistance(x, y) == 0:
 		return 2
-	case jaroWinkler(x, y) >= 0.84 || min(len(x), len(y)) >= 5 && editDistance(x, y, 2) <= 2:
+	case jaroWinkler(x, y) >= 0.84 || min(len(x), len(y)) >= 5 && (editDistance(x, y, 2) <= 2 || letterDistance(x, y) <= 1):
 		return 4
 	}
 	return 5
+}
+
+// letterDistance counts the letters by which two words' letter sets differ,
+// ignoring order: typing in a hurry scrambles letters (Carter, eartCr).
+func letterDistance(x, y string) int {
+	if len(x) > 32 || len(y) > 32 {
+		return 99
+	}
+	var n [128]int8
+	for i := 0; i < len(x); i++ {
+		n[x[i]&127]++
+	}
+	for i := 0; i < len(y); i++ {
+		n[y[i]&127]--
+	}
+	d := 0
+	for _, v := range n {
+		if v < 0 {
+			d -= int(v)
+		} else {
+			d += int(v)
+		}
+	}
+	return d
 }
 
 // familyLevel maps a token level to the family-name levels: 0 same, 1 typo, 2
