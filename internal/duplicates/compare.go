@@ -80,12 +80,9 @@ func compareAll(a, b *prepared, fields []string, out []outcome, explain bool) {
 	out[cGiven], out[cFamily] = compareNames(a, b, explain)
 	out[cEmail] = compareEmails(a, b, explain)
 	out[cEmailName] = missing
-	// The local part stands in for a name only where the names cannot speak for
-	// themselves (one is missing or has one part, or they disagree): where
-	// both names have both parts that agree, it would count the name twice.
-	namesSpeak := out[cGiven].level >= 0 && out[cGiven].level < 5 && out[cFamily].level >= 0 && out[cFamily].level < 3
-	if (out[cEmail].level < 0 || out[cEmail].level > 2) && !namesSpeak {
-		out[cEmailName] = compareEmailName(a, b, explain)
+	if out[cEmail].level < 0 || out[cEmail].level > 2 {
+		agree := out[cGiven].level >= 0 && out[cGiven].level < 5 && out[cFamily].level >= 0 && out[cFamily].level < 3
+		out[cEmailName] = compareEmailName(a, b, agree, explain)
 	}
 	out[cPhone] = comparePhones(a, b, explain)
 	out[cHandle] = compareHandles(a, b, explain)
@@ -249,8 +246,16 @@ func compareEmails(a, b *prepared, explain bool) outcome {
 				l = 0
 			case ma.local == mb.local && len(ma.local) >= 3:
 				l = 1
+				if digitsOf(ma.local) == "" && nameDerived(ma, a, b) && editDistance(ma.domain, mb.domain, 3) > 3 {
+					// d.young at two companies: the names say it already
+					l = 4
+				}
 			case similarAddress(ma, mb):
 				l = 2
+				if ma.letters == mb.letters && digitsOf(ma.local) != digitsOf(mb.local) && nameDerived(ma, a, b) {
+					// lfoster16 and lfoster67: two people of one name
+					l = 4
+				}
 			case ma.domain == mb.domain && !freeMail[ma.domain]:
 				l = 3
 			}
@@ -272,7 +277,7 @@ func compareEmails(a, b *prepared, explain bool) outcome {
 }
 
 // compareEmailName compares each side's email local parts with the other's name.
-func compareEmailName(a, b *prepared, explain bool) outcome {
+func compareEmailName(a, b *prepared, namesAgree, explain bool) outcome {
 	best := missing
 	var who mailbox
 	var whom *prepared
@@ -283,10 +288,13 @@ func compareEmailName(a, b *prepared, explain bool) outcome {
 			}
 		}
 	}
-	if len(b.tokens) > 0 {
+	// A local part stands in for its owner's name where that name is missing or
+	// has one part, or where the two full names disagree: where they agree, a
+	// local part spelling one would count the name twice.
+	if len(b.tokens) > 0 && (len(a.tokens) < 2 || !namesAgree) {
 		try(a.mail, b)
 	}
-	if len(a.tokens) > 0 {
+	if len(a.tokens) > 0 && (len(b.tokens) < 2 || !namesAgree) {
 		try(b.mail, a)
 	}
 	if explain && best.level >= 0 {
@@ -314,9 +322,14 @@ func spellsName(local string, o *prepared) int8 {
 			return 0
 		}
 	}
-	for _, s := range initial {
+	for i, s := range initial {
 		if local == s {
-			return 1
+			// the initial of the given name and the family name say more than
+			// the given name and the family's initial (evieh)
+			if i < 2 {
+				return 1
+			}
+			return 2
 		}
 	}
 	for _, s := range full {
@@ -472,4 +485,26 @@ func similarAddress(a, b mailbox) bool {
 		return editDistance(a.local, b.local, 1) <= 1 && (a.domain == b.domain || editDistance(a.domain, b.domain, 3) <= 3)
 	}
 	return editDistance(a.local, b.local, 2) <= 2 && editDistance(a.domain, b.domain, 3) <= 3
+}
+
+// nameDerived reports whether m's local part spells the name of a or b.
+func nameDerived(m mailbox, a, b *prepared) bool {
+	for _, p := range [2]*prepared{a, b} {
+		if len(p.tokens) > 0 {
+			if l := spellsName(m.letters, p); l >= 0 && l <= 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func digitsOf(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
 }
