@@ -111,6 +111,14 @@ func DuplicateQuality(ctx context.Context, c DuplicatesConfig, stdout, stderr io
 		min, q.Precision, q.Recall, q.F1, q.Suggested, q.Correct)
 	fmt.Fprintf(stdout, "  as groups:       precision %.4f  recall %.4f  F1 %.4f  (%d pairs in groups)\n",
 		g.Precision, g.Recall, g.F1, g.Suggested)
+	tq := l.transitiveQuality(pairs, min)
+	fmt.Fprintf(stdout, "  chains (not built: A~C when s(A,B)·s(B,C) ≥ min_score): precision %.4f  recall %.4f  F1 %.4f\n", tq.Precision, tq.Recall, tq.F1)
+	fmt.Fprintf(stdout, "by threshold:")
+	for _, t := range []float64{0.5, 0.8, 0.9, 0.95, 0.99} {
+		x := l.Measure(pairs, t)
+		fmt.Fprintf(stdout, "  %.2f: P %.3f R %.3f", t, x.Precision, x.Recall)
+	}
+	fmt.Fprintln(stdout)
 	for _, at := range []float64{0.95, 0.99} {
 		r := q.RecallAt[at]
 		fmt.Fprintf(stdout, "recall at precision %.2f: %.4f (min_score %.4f)\n", at, r[0], r[1])

@@ -247,3 +247,44 @@ func (l *Labelled) MeasureGroups(pairs []ScoredPair, min float64) Quality {
 	q.Precision, q.Recall, q.F1 = prf(q.Correct, q.Suggested, q.TruePairs)
 	return q
 }
+
+// transitiveQuality measures suggestions at min plus the pairs A~C that some B
+// links with s(A,B)·s(B,C) ≥ min (a lower bound on A≡C).
+func (l *Labelled) transitiveQuality(pairs []ScoredPair, min float64) Quality {
+	adj := map[int]map[int]float64{}
+	add := func(a, b int, s float64) {
+		if adj[a] == nil {
+			adj[a] = map[int]float64{}
+		}
+		adj[a][b] = s
+	}
+	best := map[[2]int]float64{}
+	for _, p := range pairs {
+		if p.Score >= min {
+			add(p.A, p.B, p.Score)
+			add(p.B, p.A, p.Score)
+		}
+		best[[2]int{mn(p.A, p.B), mx(p.A, p.B)}] = p.Score
+	}
+	for b, ns := range adj {
+		for a, sa := range ns {
+			for c, sc := range ns {
+				if a < c && sa*sc >= min {
+					k := [2]int{a, c}
+					if sa*sc > best[k] {
+						best[k] = sa * sc
+					}
+				}
+			}
+		}
+		_ = b
+	}
+	var out []ScoredPair
+	for k, s := range best {
+		out = append(out, ScoredPair{A: k[0], B: k[1], Score: s})
+	}
+	return l.Measure(out, min)
+}
+
+func mn(a, b int) int { return min(a, b) }
+func mx(a, b int) int { return max(a, b) }
