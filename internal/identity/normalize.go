@@ -188,3 +188,27 @@ func compact(v string) string {
 	}
 	return string(b)
 }
+
+// FormatPhone writes a stored E.164 number for people in the international
+// format, groups separated by spaces: "+12125550199" becomes
+// "+1 212 555 0199". It is for display only; values are stored, compared and
+// returned by the API in E.164. libphonenumber writes some countries' groups
+// with hyphens (+1 212-555-0199); spaces make every number read the same way
+// and keep a number on the page searchable as typed (the customer search
+// ignores spaces in a phone number). Anything that is not an E.164 number the
+// library can format, or that it would format with other digits (it drops
+// national prefixes from some invalid numbers), is returned as it is.
+func FormatPhone(e164 string) string {
+	if !strings.HasPrefix(e164, "+") {
+		return e164
+	}
+	n, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		return e164
+	}
+	f := strings.ReplaceAll(phonenumbers.Format(n, phonenumbers.INTERNATIONAL), "-", " ")
+	if compact(f) != e164 {
+		return e164
+	}
+	return f
+}

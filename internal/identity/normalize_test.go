@@ -169,3 +169,42 @@ func TestCompactAgrees(t *testing.T) {
 		t.Errorf("only %d numbers checked", checked)
 	}
 }
+
+func TestFormatPhone(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"US", "+12125550199", "+1 212 555 0199"},
+		{"UK", "+442079460958", "+44 20 7946 0958"},
+		{"Germany", "+49301234567", "+49 30 1234567"},
+		{"Japan", "+819012345678", "+81 90 1234 5678"},
+		{"France", "+33612345678", "+33 6 12 34 56 78"},
+		{"NotE164", "2125550199", "2125550199"},
+		{"Empty", "", ""},
+		{"UnknownCountryCode", "+999123456", "+999123456"},
+		{"NotANumber", "+1 call me", "+1 call me"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FormatPhone(tt.in)
+			if got != tt.want {
+				t.Errorf("FormatPhone(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			// What the UI shows reads back as the stored value.
+			if strings.HasPrefix(tt.want, "+") && got != tt.in {
+				if back, err := Phone(got, "US"); err != nil || back != tt.in {
+					t.Errorf("Phone(%q) = %q, %v; want %q", got, back, err, tt.in)
+				}
+			}
+		})
+	}
+}
+
+// TestFormatPhoneKeepsDigits: whatever the library does with an odd number,
+// the display never shows other digits than the stored value.
+func TestFormatPhoneKeepsDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		in := fmt.Sprintf("+%d", r.Int64N(1e14))
+		if got := FormatPhone(in); compact(got) != in {
+			t.Fatalf("FormatPhone(%q) = %q: other digits", in, got)
+		}
+	}
+}

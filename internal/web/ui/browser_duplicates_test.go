@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mergedesk/mergedesk/internal/store/storetest"
 )
 
 func panelCandidate(id int64) string {
@@ -132,4 +134,57 @@ func TestBrowserDuplicateGroupMerge(t *testing.T) {
 	if loc := run(t, ctx, "location", chromedp.Location()); !strings.HasPrefix(loc, fmt.Sprintf("%s/users/%d?merged=", ts.URL, f.Maria.ID)) {
 		t.Errorf("after the group merge: at %s", loc)
 	}
+}
+
+// TestBrowserDuplicateVerifyWayOut: a phone-only caller the detector suggests
+// as a duplicate of a customer cannot be merged (rule M3); the panel offers
+// the merge dialog's way out, Verify, and shows the pair eligible after it, so
+// Review merge leads to Confirm and merge.
+func TestBrowserDuplicateVerifyWayOut(t *testing.T) {
+	f := newDupFixture(t, storetest.MustOpen(t, "sqlite:"+t.TempDir()+"/ui.db"))
+	caller, customer := annPair(t, f)
+	f.detect(t)
+	_, ts := newDupServer(t, f)
+	ctx := tab(t)
+	browserLogin(t, ctx, ts)
+	waitPanel(t, ctx, fmt.Sprintf("%s/users/%d", ts.URL, caller.ID))
+	cand := panelCandidate(customer.ID)
+	blockers := run(t, ctx, "blockers", chromedp.Text(chromedp.CSS(cand+" .blockers")))
+	if !strings.Contains(blockers, "no verified identity and no email address or X (Twitter) handle") {
+		t.Errorf("the refusal does not say why: %q", blockers)
+	}
+	verify := cand + " button.way-out-action"
+	if label := run(t, ctx, "way out", chromedp.Text(chromedp.CSS(verify))); label != "Verify +1 212 555 0199" {
+		t.Errorf("way out %q, want Verify +1 212 555 0199", label)
+	}
+	do(t, ctx, "verify the number",
+		chromedp.Click(chromedp.CSS(verify)),
+		chromedp.WaitVisible(chromedp.CSS("#duplicates-notice")),
+		chromedp.WaitVisible(chromedp.CSS(cand)),
+	)
+	if n := run(t, ctx, "blockers gone", chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, cand+" .blockers"))); n != 0 {
+		t.Error("the candidate still shows blockers after verifying")
+	}
+	if u, _ := f.DB.User(context.Background(), caller.ID); !u.Active || !u.Verified() {
+		t.Fatalf("after Verify: active=%v verified=%v, want an active, verified caller", u.Active, u.Verified())
+	}
+	do(t, ctx, "review merge",
+		chromedp.Click(chromedp.CSS(cand+" button.review-merge")),
+		chromedp.WaitVisible(chromedp.CSS("#merge-preview")),
+		chromedp.WaitVisible(button("Confirm and merge")),
+	)
+	if title := run(t, ctx, "preview title", chromedp.Text(chromedp.CSS("#preview-title"))); title != "Merge Ann Example into Ann Example?" {
+		t.Errorf("preview title %q", title)
+	}
+	if got := run(t, ctx, "phones", chromedp.Text(chromedp.CSS(`#merge-preview tr[data-field="phone_numbers"]`))); !strings.Contains(got, "+1 212 555 0199") {
+		t.Errorf("the preview's phone numbers %q are not in the international format", got)
+	}
+	do(t, ctx, "confirm",
+		chromedp.Click(button("Confirm and merge")),
+		chromedp.WaitVisible(chromedp.CSS("#notice")),
+	)
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != fmt.Sprintf("%s/users/%d?merged=%d", ts.URL, customer.ID, caller.ID) {
+		t.Errorf("after the merge: at %s", loc)
+	}
+	mustMergedInto(t, f, caller.ID, customer.ID)
 }

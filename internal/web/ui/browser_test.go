@@ -462,7 +462,7 @@ func TestBrowserMergeVerifyWayOut(t *testing.T) {
 	if n := run(t, ctx, "confirm", chromedp.Evaluate[int](`document.querySelectorAll("#confirm-merge").length`)); n != 0 {
 		t.Fatal("Confirm and merge is offered for a refused merge")
 	}
-	verify := button("Verify +14155550199")
+	verify := button("Verify +1 415 555 0199")
 	do(t, ctx, "verify the number",
 		chromedp.WaitVisible(verify),
 		chromedp.Click(verify),
@@ -484,7 +484,7 @@ func TestBrowserMergeVerifyWayOut(t *testing.T) {
 	if loc := run(t, ctx, "location", chromedp.Location()); loc != fmt.Sprintf("%s/users/%d?merged=%d", ts.URL, f.Ann.ID, f.PhoneOnly.ID) {
 		t.Errorf("after the merge: at %s", loc)
 	}
-	if got := run(t, ctx, "identities", chromedp.Text(chromedp.CSS(`.identity-group[data-type="phone_number"]`))); !strings.Contains(got, "+14155550199") {
+	if got := run(t, ctx, "identities", chromedp.Text(chromedp.CSS(`.identity-group[data-type="phone_number"]`))); !strings.Contains(got, "+1 415 555 0199") {
 		t.Errorf("the caller's number is not on the merged profile: %q", got)
 	}
 	if u, _ := f.DB.User(context.Background(), f.PhoneOnly.ID); u.Active || u.MergedIntoID == nil || *u.MergedIntoID != f.Ann.ID {

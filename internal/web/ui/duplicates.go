@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
 // VeryLikely is the least score the UI words "very likely"; anything else that
@@ -36,26 +38,63 @@ type PairView struct {
 	Words        string
 	For, Against []string
 	Eligible     bool
-	Blockers     []string
-	Source       *mergedesk.User
-	Target       *mergedesk.User
+	// Blockers are the merge preview's refusals in words, each with its way
+	// out (wayOut) when the signed-in agent may take it.
+	Blockers []Blocker
+	Source   *mergedesk.User
+	Target   *mergedesk.User
+	// Where a way-out form brings the agent back: the panel of profile Panel,
+	// or group Group of the Duplicates page. CSRF is the session's token.
+	Panel, Group int64
+	CSRF         string
 }
 
-func pairView(score float64, rs []mergedesk.DuplicateReason, m *mergedesk.MergeEligibility, source, target *mergedesk.User) PairView {
+// pairView builds a pair's view for the agent of ctx: ways out are offered
+// on either profile of the pair that the agent may write (the handler checks
+// again), since the blocker names whose it is.
+func pairView(ctx context.Context, score float64, rs []mergedesk.DuplicateReason, m *mergedesk.MergeEligibility, source, target *mergedesk.User) PairView {
 	v := PairView{Score: strconv.FormatFloat(score, 'f', 3, 64), Words: scoreWords(score), Source: source, Target: target, Eligible: true}
+	if c := currentFrom(ctx); c != nil {
+		v.CSRF = c.Session.CSRFToken
+	}
 	for _, r := range rs {
 		switch {
 		case r.Weight > 0:
-			v.For = append(v.For, r.Description)
+			v.For = append(v.For, phonesIn(r.Description))
 		case r.Weight < 0:
-			v.Against = append(v.Against, r.Description)
+			v.Against = append(v.Against, phonesIn(r.Description))
 		}
 	}
-	if m != nil {
-		v.Eligible = m.Eligible
-		v.Blockers = reasons(m.Blockers, source, target)
+	if m == nil {
+		return v
+	}
+	v.Eligible = m.Eligible
+	var writable []*mergedesk.User
+	for _, u := range []*mergedesk.User{source, target} {
+		if mergedesk.CanWriteUser(principal(ctx), u, mergedesk.UserChange{}) == nil {
+			writable = append(writable, u)
+		}
+	}
+	for i, text := range reasons(m.Blockers, source, target) {
+		b := Blocker{Reason: text}
+		for _, u := range writable {
+			if b.WayOut = wayOut(m.Blockers[i], u); b.WayOut != nil {
+				break
+			}
+		}
+		v.Blockers = append(v.Blockers, b)
 	}
 	return v
+}
+
+// e164In finds the phone numbers in a reason's description: the comparators
+// of internal/duplicates write them in E.164 ("+12125550199 is the same
+// national number as +442125550199").
+var e164In = regexp.MustCompile(`\+[0-9]{6,15}\b`)
+
+// phonesIn writes the phone numbers of a reason as the rest of the UI does.
+func phonesIn(desc string) string {
+	return e164In.ReplaceAllStringFunc(desc, identity.FormatPhone)
 }
 
 // DuplicatesPanel is the Possible duplicates panel of a profile.
@@ -119,8 +158,9 @@ func (s *Server) panel(r *http.Request, id int64) (*DuplicatesPanel, error) {
 		if c.SuggestedTargetID == u.ID {
 			source, target = c.User, u
 		}
-		v := pairView(c.Score, c.Reasons, c.Merge, source, target)
+		v := pairView(ctx, c.Score, c.Reasons, c.Merge, source, target)
 		v.Other = customerRow(c.User)
+		v.Panel = u.ID
 		if c.Suggestion != nil {
 			v.SuggestionID = c.Suggestion.ID
 		}
@@ -355,8 +395,9 @@ func (s *Server) group(ctx context.Context, gid int64) (*GroupView, error) {
 		if sg.SuggestedTargetID == a.ID {
 			source, tgt = b, a
 		}
-		v := pairView(sg.Score, sg.Reasons, sg.Merge, source, tgt)
+		v := pairView(ctx, sg.Score, sg.Reasons, sg.Merge, source, tgt)
 		v.SuggestionID = sg.ID
+		v.Group = gid
 		g.Pairs = append(g.Pairs, v)
 	}
 	return g, nil

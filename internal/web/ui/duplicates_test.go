@@ -87,6 +87,20 @@ func newDupServer(tb testing.TB, f *dupFixture) (*ui.Server, *httptest.Server) {
 	return s, ts
 }
 
+// annPair adds a phone-only caller that the model links to an existing
+// customer: the same name, the same date of birth, and the same national
+// number under another country code (the caller's number as the phone channel
+// captured it, the customer's as she once gave it abroad). The caller is
+// unverified and has no email, so rule M3 refuses to merge her until an agent
+// verifies her number.
+func annPair(tb testing.TB, f *dupFixture) (caller, customer *mergedesk.User) {
+	tb.Helper()
+	dob := map[string]any{"dob": "1990-07-04"}
+	customer = mustUser(tb, f.DB, mergedesk.NewUser{Name: "Ann Example", Email: "ann.example@example.net", Phone: "+442125550199", Verified: true, UserFields: dob})
+	caller = mustUser(tb, f.DB, mergedesk.NewUser{Name: "Ann Example", Phone: "+12125550199", UserFields: dob})
+	return caller, customer
+}
+
 func dupSetup(tb testing.TB) (*dupFixture, *httptest.Server) {
 	tb.Helper()
 	db := storetest.MustOpen(tb, "sqlite:"+tb.TempDir()+"/ui.db")
@@ -247,4 +261,88 @@ func TestDismissUnstored(t *testing.T) {
 			t.Errorf("Maria is still a candidate of M. Souza after dismissal: %+v", c)
 		}
 	}
+}
+
+// TestDuplicateVerifyWayOut: a pair the M3 refusal blocks offers the merge
+// dialog's way out in the panel and on the Duplicates page (wayOut), posting
+// to the verify route with the session's CSRF token; taking it shows the
+// panel or group again with the pair eligible.
+func TestDuplicateVerifyWayOut(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := newDupFixture(t, db)
+		caller, customer := annPair(t, f)
+		f.detect(t)
+		_, ts := newDupServer(t, f)
+		if f.open(t, caller.ID)[customer.ID] == nil {
+			t.Fatal("the caller and the customer are not suggested")
+		}
+		c := agentClient(t, ts.URL)
+		li := fmt.Sprintf(`li.duplicate[data-user="%d"]`, customer.ID)
+		_, doc := c.get(fmt.Sprintf("/users/%d/duplicates", caller.ID), "HX-Request", "true")
+		cand := mustQuery(t, doc, li)
+		form := mustQuery(t, cand, "form.way-out")
+		action, _ := attr(form, "action")
+		wantAction := fmt.Sprintf("/users/%d/identities/%d/verify", caller.ID, caller.Identities[0].ID)
+		if action != wantAction {
+			t.Errorf("the way out posts to %q, want %q", action, wantAction)
+		}
+		if got := text(mustQuery(t, form, "button")); got != "Verify +1 212 555 0199" {
+			t.Errorf("way out %q, want Verify +1 212 555 0199", got)
+		}
+		if got := text(cand); !strings.Contains(got, "+1 212 555 0199 is the same national number as +44 21 2555 0199") {
+			t.Errorf("candidate %q does not give the phone reason in the international format", got)
+		}
+		// The same way out on the customer's panel (the caller is the pair's
+		// source there too) and on the Duplicates page.
+		_, doc = c.get(fmt.Sprintf("/users/%d/duplicates", customer.ID), "HX-Request", "true")
+		if v, _ := attr(mustQuery(t, doc, fmt.Sprintf(`li.duplicate[data-user="%d"] form.way-out`, caller.ID)), "action"); v != wantAction {
+			t.Errorf("the customer's panel's way out posts to %q", v)
+		}
+		sg := f.open(t, caller.ID)[customer.ID]
+		_, doc = c.get("/duplicates")
+		pair := mustQuery(t, doc, fmt.Sprintf(`li.pair[data-suggestion="%d"]`, sg.ID))
+		if v, _ := attr(mustQuery(t, pair, "form.way-out"), "action"); v != wantAction {
+			t.Errorf("the Duplicates page's way out posts to %q", v)
+		}
+		mustQuery(t, pair, fmt.Sprintf(`form.way-out input[name=group][value="%d"]`, sg.GroupID))
+
+		t.Run("NoCSRF", func(t *testing.T) {
+			resp, _ := c.post(wantAction, url.Values{"panel": {fmt.Sprint(caller.ID)}, "csrf_token": {""}})
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("verify without token = %d, want 403", resp.StatusCode)
+			}
+			if u, _ := f.DB.User(context.Background(), caller.ID); u.Verified() {
+				t.Error("a refused verify verified the caller")
+			}
+		})
+		t.Run("Group", func(t *testing.T) {
+			resp, doc := c.post(wantAction, url.Values{"group": {fmt.Sprint(sg.GroupID)}}, "HX-Request", "true")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("verify from the group = %d, want 200", resp.StatusCode)
+			}
+			pair := mustQuery(t, doc, fmt.Sprintf(`li.pair[data-suggestion="%d"]`, sg.ID))
+			if query(pair, ".blockers") != nil {
+				t.Errorf("the pair still shows blockers: %q", text(pair))
+			}
+			if got := text(mustQuery(t, doc, ".notice")); got != "+1 212 555 0199 is verified." {
+				t.Errorf("notice %q", got)
+			}
+			if u, _ := f.DB.User(context.Background(), caller.ID); !u.Verified() {
+				t.Error("the caller is not verified")
+			}
+		})
+		t.Run("Panel", func(t *testing.T) {
+			// Verified already: verifying again changes nothing and answers
+			// with the panel, the pair eligible.
+			resp, doc := c.post(wantAction, url.Values{"panel": {fmt.Sprint(caller.ID)}}, "HX-Request", "true")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("verify from the panel = %d, want 200", resp.StatusCode)
+			}
+			cand := mustQuery(t, doc, li)
+			if query(cand, ".blockers") != nil || query(cand, "form.way-out") != nil {
+				t.Errorf("the candidate is still blocked: %q", text(cand))
+			}
+			mustQuery(t, doc, "#duplicates-notice")
+		})
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
 	"github.com/mergedesk/mergedesk/internal/merge"
 )
 
@@ -134,16 +135,17 @@ type WayOut struct {
 // is "Verify <value>" for u's first unverified identity, phone numbers first
 // (primary before the others), then the other channels in the order of
 // mergedesk.IdentityTypes. Values are shown as the profile shows them (phones
-// as stored, in E.164).
+// in the international format of identity.FormatPhone).
 //
 // The action posts to POST /users/{id}/identities/{identity}/verify, which
 // checks mergedesk.CanWriteUser in the store write the API's
 // PUT /users/{id}/identities/{id}/verify uses. Callers add what brings the
 // agent back (the merge dialog adds the target so it answers with a fresh
-// preview); without it the form returns to the profile. Callers that offer the
-// action to someone who may not write u should not: the handler refuses them.
-// Other callers (a "Possible duplicates" panel on the profile) call this too,
-// so the dialog and the panel always offer the same way out.
+// preview, the Possible duplicates panel its profile and the Duplicates page
+// its group, to be shown again); without it the form returns to the profile.
+// Callers that offer the action to someone who may not write u should not: the
+// handler refuses them. The dialog, the panel and the Duplicates page all call
+// this, so they always offer the same way out.
 func wayOut(b mergedesk.FieldError, u *mergedesk.User) *WayOut {
 	if u == nil || b.UserID == nil || *b.UserID != u.ID || !u.Active {
 		return nil
@@ -154,7 +156,7 @@ func wayOut(b mergedesk.FieldError, u *mergedesk.User) *WayOut {
 		if id == nil {
 			return nil
 		}
-		label := "Verify " + id.Value
+		label := "Verify " + identity.FormatPhone(id.Value)
 		if id.Type != mergedesk.IdentityPhone {
 			label = "Verify " + identityLabel(id.Type) + " " + id.Value
 		}
@@ -274,7 +276,8 @@ func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFra
 		}
 	}
 	for _, fld := range plan.Fields {
-		row := FieldRow{MergeField: fld, Label: fieldLabel(fld.Field), Source: valueText(fld.SourceValue, orgs), Target: valueText(fld.TargetValue, orgs)}
+		row := FieldRow{MergeField: fld, Label: fieldLabel(fld.Field),
+			Source: valueText(phoneValue(fld.Field, fld.SourceValue), orgs), Target: valueText(phoneValue(fld.Field, fld.TargetValue), orgs)}
 		switch fld.Outcome {
 		case merge.Moved:
 			f.Moved = append(f.Moved, row)
@@ -287,6 +290,27 @@ func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFra
 		}
 	}
 	return f, nil
+}
+
+// phoneValue formats the values of the preview's phone fields for people
+// (identity.FormatPhone); other fields' values are returned as they are.
+func phoneValue(field string, v any) any {
+	switch field {
+	case "phone", "shared_phone_number":
+		if p, ok := v.(*string); ok && p != nil {
+			f := identity.FormatPhone(*p)
+			return &f
+		}
+	case "phone_numbers":
+		if ps, ok := v.([]string); ok {
+			out := make([]string, len(ps))
+			for i, p := range ps {
+				out[i] = identity.FormatPhone(p)
+			}
+			return out
+		}
+	}
+	return v
 }
 
 // valueText writes a preview value for people: lists joined, organization ids
@@ -321,7 +345,11 @@ func valueText(v any, orgs map[int64]string) string {
 	case []map[string]string:
 		ss := make([]string, len(x))
 		for i, m := range x {
-			ss[i] = identityLabel(m["type"]) + ": " + m["value"]
+			v := m["value"]
+			if m["type"] == mergedesk.IdentityPhone {
+				v = identity.FormatPhone(v)
+			}
+			ss[i] = identityLabel(m["type"]) + ": " + v
 		}
 		return joinOrDash(ss)
 	case map[string]any:
@@ -436,6 +464,8 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 // check (mergedesk.UserWriteCheck: agents write end users only) run inside its
 // transaction. Sent from the merge dialog with the target, it answers with the
 // fresh preview of that merge, so the agent lands on Confirm and merge;
+// sent from the Possible duplicates panel (panel) or a group of the Duplicates
+// page (group), it shows that again, with the pair now eligible;
 // otherwise it returns to the profile.
 func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -448,9 +478,13 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 		return mergedesk.NotFound()
 	}
 	verified := true
-	if _, err := s.DB.UpdateIdentity(ctx, id, identityID, nil, &verified, nil,
-		mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{})); err != nil {
+	ident, err := s.DB.UpdateIdentity(ctx, id, identityID, nil, &verified, nil,
+		mergedesk.UserWriteCheck(actor(r), mergedesk.UserChange{}))
+	if err != nil {
 		return err
+	}
+	if r.PostFormValue("panel") != "" || r.PostFormValue("group") != "" {
+		return s.verifiedToDuplicates(w, r, id, ident)
 	}
 	t := r.PostFormValue("target")
 	if t == "" {
@@ -467,4 +501,65 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.CSRF = currentFrom(ctx).Session.CSRFToken
 	return s.render(w, http.StatusOK, "user", "merge_preview", f)
+}
+
+// verifiedToDuplicates answers a way out taken on duplicates: the panel of
+// profile "panel" or group "group" of the Duplicates page, shown again with a
+// notice, so the agent goes on to Review merge. The identity of user id is
+// verified already.
+func (s *Server) verifiedToDuplicates(w http.ResponseWriter, r *http.Request, id int64, ident *mergedesk.Identity) error {
+	ctx := r.Context()
+	notice := "Verified."
+	if ident != nil {
+		v := ident.Value
+		if ident.Type == mergedesk.IdentityPhone {
+			v = identity.FormatPhone(v)
+		}
+		notice = v + " is verified."
+	}
+	if g := r.PostFormValue("group"); g != "" {
+		gid, err := strconv.ParseInt(g, 10, 64)
+		if err != nil || gid <= 0 {
+			return mergedesk.NotFound()
+		}
+		if !isHTMX(r) {
+			http.Redirect(w, r, "/duplicates", http.StatusSeeOther)
+			return nil
+		}
+		on, err := s.duplicatesOn(r)
+		if err != nil {
+			return err
+		}
+		if !on {
+			return mergedesk.NotFound()
+		}
+		gv, err := s.group(ctx, gid)
+		if err != nil {
+			return err
+		}
+		gv.CSRF = currentFrom(ctx).Session.CSRFToken
+		gv.Notice = notice
+		return s.render(w, http.StatusOK, "duplicates", "duplicate_group", gv)
+	}
+	panel, err := strconv.ParseInt(r.PostFormValue("panel"), 10, 64)
+	if err != nil || panel <= 0 {
+		return mergedesk.NotFound()
+	}
+	if !isHTMX(r) {
+		http.Redirect(w, r, fmt.Sprintf("/users/%d?saved=verified", panel), http.StatusSeeOther)
+		return nil
+	}
+	on, err := s.duplicatesOn(r)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return mergedesk.NotFound()
+	}
+	p, err := s.panel(r, panel)
+	if err != nil {
+		return err
+	}
+	p.Notice = notice
+	return s.render(w, http.StatusOK, "user", "duplicates_panel", p)
 }

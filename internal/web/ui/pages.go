@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
+	"github.com/mergedesk/mergedesk/internal/identity"
 	"github.com/mergedesk/mergedesk/internal/search"
 )
 
@@ -54,7 +55,7 @@ func pageParam(r *http.Request) int {
 type CustomerRow struct {
 	User   *mergedesk.User
 	Emails []string
-	Phones []string
+	Phones []string // as people read them (identity.FormatPhone)
 	// Handles are the other channel identities ("X (Twitter): annlee"), so a
 	// profile without an email can still be told apart.
 	Handles []string
@@ -68,13 +69,13 @@ func customerRow(u *mergedesk.User) CustomerRow {
 		case mergedesk.IdentityEmail:
 			row.Emails = append(row.Emails, id.Value)
 		case mergedesk.IdentityPhone:
-			row.Phones = append(row.Phones, id.Value)
+			row.Phones = append(row.Phones, identity.FormatPhone(id.Value))
 		default:
 			row.Handles = append(row.Handles, identityLabel(id.Type)+": "+id.Value)
 		}
 	}
 	if u.SharedPhone != nil {
-		row.Phones = append(row.Phones, *u.SharedPhone)
+		row.Phones = append(row.Phones, identity.FormatPhone(*u.SharedPhone))
 	}
 	for _, m := range u.Memberships {
 		row.Orgs = append(row.Orgs, m.OrganizationName)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/authlimit"
+	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
 //go:embed templates/*.html
@@ -104,6 +105,7 @@ func (s *Server) parseTemplates() error {
 		"str":         func(p *string) string { return deref(p) },
 		"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 		"identLabel":  identityLabel,
+		"phone":       identity.FormatPhone,
 		"statusClass": func(st string) string { return "status status-" + st },
 		"fieldLabel":  fieldLabel,
 		"join":        strings.Join,

@@ -397,7 +397,7 @@ func TestProfile(t *testing.T) {
 		if got := text(emails[1]); got != "ann.work@example.com verified" {
 			t.Errorf("second email: got %q", got)
 		}
-		if got := text(query(doc, `.identity-group[data-type=phone_number] li`)); got != "+14155550101 primary verified" {
+		if got := text(query(doc, `.identity-group[data-type=phone_number] li`)); got != "+1 415 555 0101 primary verified" {
 			t.Errorf("phone: %q", got)
 		}
 		if got := text(query(doc, `.identity-group[data-type=twitter] h3`)); got != "X (Twitter)" {
