@@ -3,6 +3,8 @@ package duplicates
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
 // A comparator compares one kind of evidence of two profiles and puts the pair
@@ -365,7 +367,7 @@ func comparePhones(a, b *prepared, explain bool) outcome {
 		if best.level == 2 {
 			x, y = a.phones[0], b.phones[0]
 		}
-		best.desc = x.e164 + " " + [...]string{"is the same national number as", "ends in the same digits as", "≠"}[best.level] + " " + y.e164
+		best.desc = identity.FormatPhone(x.e164) + " " + [...]string{"is the same national number as", "ends in the same digits as", "≠"}[best.level] + " " + identity.FormatPhone(y.e164)
 	}
 	return best
 }

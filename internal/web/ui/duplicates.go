@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mergedesk/mergedesk"
-	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
 // VeryLikely is the least score the UI words "very likely"; anything else that
@@ -60,9 +58,9 @@ func pairView(ctx context.Context, score float64, rs []mergedesk.DuplicateReason
 	for _, r := range rs {
 		switch {
 		case r.Weight > 0:
-			v.For = append(v.For, phonesIn(r.Description))
+			v.For = append(v.For, r.Description)
 		case r.Weight < 0:
-			v.Against = append(v.Against, phonesIn(r.Description))
+			v.Against = append(v.Against, r.Description)
 		}
 	}
 	if m == nil {
@@ -85,16 +83,6 @@ func pairView(ctx context.Context, score float64, rs []mergedesk.DuplicateReason
 		v.Blockers = append(v.Blockers, b)
 	}
 	return v
-}
-
-// e164In finds the phone numbers in a reason's description: the comparators
-// of internal/duplicates write them in E.164 ("+12125550199 is the same
-// national number as +442125550199").
-var e164In = regexp.MustCompile(`\+[0-9]{6,15}\b`)
-
-// phonesIn writes the phone numbers of a reason as the rest of the UI does.
-func phonesIn(desc string) string {
-	return e164In.ReplaceAllStringFunc(desc, identity.FormatPhone)
 }
 
 // DuplicatesPanel is the Possible duplicates panel of a profile.
