@@ -144,6 +144,9 @@ func importLabelled(ctx context.Context, db *store.DB, l *Labelled, progress fun
 			if identity.ValidEmail(r.Email) {
 				u.Email = r.Email
 			}
+			if _, err := identity.Phone(r.Phone, "US"); err == nil {
+				u.Phone = r.Phone
+			}
 			for j, f := range l.Fields {
 				if r.Fields[j] != "" {
 					u.UserFields[f] = r.Fields[j]
@@ -156,9 +159,21 @@ func importLabelled(ctx context.Context, db *store.DB, l *Labelled, progress fun
 			return nil, err
 		}
 		for i, id := range res.IDs {
-			if id == 0 {
-				return nil, fmt.Errorf("row %d not imported: %v", lo+i+1, res.Errors[i])
+			if id != 0 {
+				continue
 			}
+			// A value the help desk refuses (or one that another profile owns in
+			// a form the file did not reveal) is left out; the person is not.
+			bare := users[i]
+			bare.Email, bare.Phone = "", ""
+			again, err := db.ImportUsers(ctx, []mergedesk.NewUser{bare})
+			if err != nil {
+				return nil, err
+			}
+			if again.IDs[0] == 0 {
+				return nil, fmt.Errorf("row %d not imported: %v (first: %v)", lo+i+1, again.Errors[0], res.Errors[i])
+			}
+			res.IDs[i] = again.IDs[0]
 		}
 		ids = append(ids, res.IDs...)
 		if progress != nil {

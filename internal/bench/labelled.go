@@ -4,11 +4,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/mergedesk/mergedesk/internal/duplicates"
+	"github.com/mergedesk/mergedesk/internal/identity"
 )
 
 // Labelled is a CSV of people with a column saying which rows are one person,
@@ -41,6 +43,8 @@ var (
 	phoneColumns  = []string{"phone", "phone_number", "telephone", "mobile"}
 )
 
+var febrlID = regexp.MustCompile(`^rec-(\d+)-(?:org|dup-\d+)$`)
+
 // ReadLabelled reads a labelled CSV. label names the label column ("" finds it).
 func ReadLabelled(r io.Reader, label string) (*Labelled, error) {
 	cr := csv.NewReader(r)
@@ -65,11 +69,14 @@ func ReadLabelled(r io.Reader, label string) (*Labelled, error) {
 	if label != "" {
 		li = find([]string{strings.ToLower(label)})
 	}
-	if li < 0 {
+	idi := find(idColumns)
+	// FEBRL files name the person in the record id: rec-12-org, rec-12-dup-0.
+	febrl := li < 0 && label == "" && idi >= 0
+	if li < 0 && !febrl {
 		return nil, fmt.Errorf("no label column (one of %s, or name it with --label)", strings.Join(labelColumns, ", "))
 	}
 	gi, fi, ni, ei, pi := find(givenColumns), find(familyColumns), find(nameColumns), find(emailColumns), find(phoneColumns)
-	used := map[int]bool{li: true, gi: true, fi: true, ni: true, ei: true, pi: true, find(idColumns): true}
+	used := map[int]bool{li: true, gi: true, fi: true, ni: true, ei: true, pi: true, idi: true}
 	out := &Labelled{}
 	var fieldCols []int
 	for i, h := range head {
@@ -93,19 +100,33 @@ func ReadLabelled(r io.Reader, label string) (*Labelled, error) {
 		if err != nil {
 			return nil, err
 		}
+		lab := get(rec, li)
+		if febrl {
+			m := febrlID.FindStringSubmatch(get(rec, idi))
+			if m == nil {
+				return nil, fmt.Errorf("no label column, and record id %q is not rec-N-org or rec-N-dup-K", get(rec, idi))
+			}
+			lab = m[1]
+		}
+		// Identity resolution: an address or number another row owns is that
+		// row's profile.
 		email := strings.ToLower(get(rec, ei))
-		if email != "" && owner[email] {
+		phone, _ := identity.Phone(get(rec, pi), "US")
+		if email != "" && owner["e:"+email] || phone != "" && owner["p:"+phone] {
 			out.Resolved++
 			continue
 		}
 		if email != "" {
-			owner[email] = true
+			owner["e:"+email] = true
+		}
+		if phone != "" {
+			owner["p:"+phone] = true
 		}
 		name := get(rec, ni)
 		if name == "" {
 			name = strings.TrimSpace(get(rec, gi) + " " + get(rec, fi))
 		}
-		row := LabelledRow{Name: name, Email: email, Phone: get(rec, pi), Label: get(rec, li)}
+		row := LabelledRow{Name: name, Email: email, Phone: get(rec, pi), Label: lab}
 		for _, c := range fieldCols {
 			row.Fields = append(row.Fields, get(rec, c))
 		}

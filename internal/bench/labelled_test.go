@@ -75,3 +75,21 @@ func TestReadLabelled(t *testing.T) {
 		t.Error("no label column: want an error")
 	}
 }
+
+func TestReadLabelledFEBRL(t *testing.T) {
+	l, err := ReadLabelled(strings.NewReader(`rec_id,given_name,surname,date_of_birth,postcode,phone_number
+rec-1-org,ann,example,19560409,2000,02 9876 5432
+rec-1-dup-0,anne,exmaple,19560409,2000,
+rec-2-org,kwame,mbeki,19700101,3000,+1 212 555 0199
+rec-3-org,kwame,mbeki,19700101,3000,(212) 555-0199
+`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Rows) != 3 || l.Resolved != 1 || l.TruePairs() != 1 || l.Rows[1].Label != "1" {
+		t.Fatalf("rows %+v resolved %d", l.Rows, l.Resolved)
+	}
+	if strings.Join(l.Fields, ",") != "date_of_birth,postcode" {
+		t.Errorf("fields %v", l.Fields)
+	}
+}

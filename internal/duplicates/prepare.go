@@ -58,7 +58,7 @@ func prepare(p *Profile) *prepared {
 	return x
 }
 
-var dateLayouts = []string{"2006-01-02", "2006/01/02", "02.01.2006", "2.1.2006", "02/01/2006", "January 2, 2006", "2 January 2006", "20060102"}
+var dateLayouts = []string{"2006-01-02", "2006/01/02", "02.01.2006", "2.1.2006", "02/01/2006", "1/2/2006", "January 2, 2006", "2 January 2006", "20060102"}
 
 func parseField(v string) fieldValue {
 	v = strings.TrimSpace(v)
