@@ -70,7 +70,11 @@ var dateCodes = []string{"same_date", "date_typo", "date_near_typo", "date_withi
 // outcome is the level one comparator put a pair in.
 type outcome struct {
 	level int8   // -1: evidence missing
-	tf    uint64 // key whose rarity adjusts the weight, when level is the tf level
+	// tf and alt are the keys of the two compared values, whose rarity
+	// adjusts the weight (D4): of an exact agreement by the value's share, of
+	// a near one by capping it at what exact agreement on the more common of
+	// the two would weigh (a typo of "Smith" is no rarer than "Smith").
+	tf, alt uint64
 	desc  string // for people; set only when explaining
 	date  bool   // a user field compared as dates
 }
@@ -172,12 +176,12 @@ func compareNames(a, b *prepared, explain bool) (given, family outcome) {
 			g, f, swapped = sg, sf, true
 		}
 		given.level, family.level = g, f
-		if g == 0 {
-			given.tf = nameKey(a.given)
+		bg, bf := b.given, b.family
+		if swapped {
+			bg, bf = b.family, b.given
 		}
-		if f == 0 {
-			family.tf = nameKey(a.family)
-		}
+		given.tf, given.alt = nameKey(a.given), nameKey(bg)
+		family.tf, family.alt = nameKey(a.family), nameKey(bf)
 	default:
 		// A one-part name could be either part of the other name.
 		t, o := a, b
@@ -195,14 +199,10 @@ func compareNames(a, b *prepared, explain bool) (given, family outcome) {
 		}
 		if lf < lg && lf != 1 && lf != 3 {
 			family.level = familyLevel(lf)
-			if lf == 0 {
-				family.tf = nameKey(t.given)
-			}
+			family.tf, family.alt = nameKey(t.given), nameKey(o.family)
 		} else {
 			given.level = lg
-			if lg == 0 {
-				given.tf = nameKey(t.given)
-			}
+			given.tf, given.alt = nameKey(t.given), nameKey(o.given)
 		}
 	}
 	if explain {
@@ -443,10 +443,10 @@ func compareField(x, y fieldValue, i int, explain bool) outcome {
 	if x.norm == "" || y.norm == "" {
 		return missing
 	}
-	o := outcome{level: 4, date: x.date != noDate && y.date != noDate}
+	o := outcome{level: 4, date: x.date != noDate && y.date != noDate, tf: fieldKey(i, x.norm), alt: fieldKey(i, y.norm)}
 	switch {
 	case x.norm == y.norm:
-		o.level, o.tf = 0, fieldKey(i, x.norm)
+		o.level = 0
 	case x.date != noDate && y.date != noDate:
 		switch d := x.date - y.date; {
 		case editDistance(x.norm, y.norm, 1) <= 1 || sameDaySwapped(x.norm, y.norm):

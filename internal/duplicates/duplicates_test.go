@@ -154,3 +154,28 @@ func TestScanAndGroups(t *testing.T) {
 		t.Errorf("groups %v from %v", g, edges)
 	}
 }
+
+// TestNearNeverOutweighsExact: two differently mistyped spellings of a common
+// town are each rare, but the evidence is the town's, not the typos' (D4).
+func TestNearNeverOutweighsExact(t *testing.T) {
+	var ps []*Profile
+	for i := 0; i < 3000; i++ {
+		ps = append(ps, &Profile{ID: int64(i + 10), Name: "P" + string(rune('a'+i%26)) + " Q" + string(rune('a'+i/26%26)),
+			Fields: []string{[]string{"franklin", "salem", "milton"}[i%3]}})
+	}
+	a := &Profile{ID: 1, Name: "Nancy Dubois", Fields: []string{"franlkin"}}
+	b := &Profile{ID: 2, Name: "Nancy Dubois", Fields: []string{"farnklin"}}
+	c := &Profile{ID: 3, Name: "Nancy Dubois", Fields: []string{"franklin"}}
+	d := &Profile{ID: 4, Name: "Nancy Dubois", Fields: []string{"franklin"}}
+	ps = append(ps, a, b, c, d)
+	// the model as a scan would estimate it for this account
+	m, err := NewIndex(ps, []string{"town"}).Estimate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewMapStats(ps)
+	near, exact := m.Compare(a, b, []string{"town"}, st), m.Compare(c, d, []string{"town"}, st)
+	if near.Score > exact.Score+0.001 {
+		t.Errorf("typos %.4f outweigh the exact town %.4f: %+v", near.Score, exact.Score, near.Reasons)
+	}
+}

@@ -82,14 +82,27 @@ func (s *scorer) weight(c int, o outcome) float64 {
 	}
 	p := s.ps[c]
 	m, u := p.M[o.level], p.U[o.level]
-	if int(o.level) == s.cs[c].tf && o.tf != 0 {
+	tfl := s.cs[c].tf
+	if int(o.level) == tfl && o.tf != 0 {
 		// Rarity: two non-matching profiles agree on this very value with the
 		// probability that both have it; a match agrees with m times its share.
 		if n := s.st.Count(o.tf); n > 0 {
 			u = rarity(n, s.users, u)
 		}
 	}
-	return math.Log2(max(m, 1e-9) / max(u, 1e-12))
+	w := math.Log2(max(m, 1e-9) / max(u, 1e-12))
+	if tfl >= 0 && int(o.level) > tfl && w > 0 {
+		// A near agreement weighs no more than an exact one on a typical value
+		// (a typo of a common town is itself rare, but its town is not), nor on
+		// the more common of the two values.
+		exact := math.Log2(max(p.M[tfl], 1e-9) / max(p.U[tfl], 1e-12))
+		if o.tf != 0 && o.alt != 0 {
+			n := max(s.st.Count(o.tf), s.st.Count(o.alt))
+			exact = min(exact, math.Log2(max(p.M[tfl], 1e-9)/max(rarity(n, s.users, p.U[tfl]), 1e-12)))
+		}
+		w = min(w, max(exact, 0))
+	}
+	return w
 }
 
 // total is the score's log2 odds for outcomes.
