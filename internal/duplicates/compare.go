@@ -69,14 +69,14 @@ var dateCodes = []string{"same_date", "date_typo", "date_near_typo", "date_withi
 
 // outcome is the level one comparator put a pair in.
 type outcome struct {
-	level int8   // -1: evidence missing
+	level int8 // -1: evidence missing
 	// tf and alt are the keys of the two compared values, whose rarity
 	// adjusts the weight (D4): of an exact agreement by the value's share, of
 	// a near one by capping it at what exact agreement on the more common of
 	// the two would weigh (a typo of "Smith" is no rarer than "Smith").
 	tf, alt uint64
-	desc  string // for people; set only when explaining
-	date  bool   // a user field compared as dates
+	desc    string // for people; set only when explaining
+	date    bool   // a user field compared as dates
 }
 
 var missing = outcome{level: -1}
