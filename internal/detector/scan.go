@@ -27,6 +27,17 @@ type ScanSummary struct {
 	Suggestions int
 	Groups      int
 	Seconds     float64
+	// Pairs is how many candidate pairs the blocking yielded and Compared how
+	// many of them this run scored (fewer when it resumed).
+	Pairs, Compared int64
+	// Phases is where the time went, in order.
+	Phases []ScanPhase
+}
+
+// ScanPhase is the wall time of one phase of a scan.
+type ScanPhase struct {
+	Name    string
+	Seconds float64
 }
 
 // StartScan queues a full scan on behalf of ownerID, or returns the scan that
@@ -62,6 +73,12 @@ func (d *Detector) runScanJob(ctx context.Context, j *mergedesk.Job, progress fu
 func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, total int) error) (ScanSummary, error) {
 	started := time.Now()
 	var sum ScanSummary
+	mark := started
+	phase := func(name string) {
+		now := time.Now()
+		sum.Phases = append(sum.Phases, ScanPhase{Name: name, Seconds: now.Sub(mark).Seconds()})
+		mark = now
+	}
 	s, err := d.DB.Settings(ctx)
 	if err != nil {
 		return sum, err
@@ -80,12 +97,16 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 	}
 	n := len(profiles)
 	sum.Users = n
+	phase("load profiles")
 	ix := duplicates.NewIndex(profiles, fields)
+	sum.Pairs = int64(ix.Pairs())
+	phase("index")
 	var m *duplicates.Model
 	if cursor == 0 {
 		if m, err = ix.Estimate(ctx); err != nil {
 			return sum, err
 		}
+		phase("estimate")
 		raw, err := json.Marshal(m)
 		if err != nil {
 			return sum, err
@@ -97,6 +118,7 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 		if err := d.rebuildKeys(ctx, profiles); err != nil {
 			return sum, err
 		}
+		phase("key rebuild")
 	} else if m, err = d.Model(ctx); err != nil {
 		return sum, err
 	}
@@ -108,12 +130,15 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 	if chunk <= 0 {
 		chunk = scanChunk
 	}
+	var compare, write time.Duration
 	for lo := start; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
-		found, _, err := ix.ScanRange(ctx, m, lo, hi, minScore)
+		t0 := time.Now()
+		found, compared, err := ix.ScanRange(ctx, m, lo, hi, minScore)
 		if err != nil {
 			return sum, err
 		}
+		sum.Compared += compared
 		pairs := make([]mergedesk.DuplicateSuggestion, len(found))
 		for i, f := range found {
 			pairs[i] = mergedesk.DuplicateSuggestion{UserIDs: [2]int64{f.A, f.B}, Score: f.Score, Reasons: f.Reasons}
@@ -121,10 +146,13 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 		if err := d.direct(ctx, pairs); err != nil {
 			return sum, err
 		}
+		t1 := time.Now()
+		compare += t1.Sub(t0)
 		// The chunk is written even if ctx ended meanwhile: it is complete.
 		if err := d.DB.SaveScanChunk(context.WithoutCancel(ctx), gen, profiles[hi-1].ID, pairs); err != nil {
 			return sum, err
 		}
+		write += time.Since(t1)
 		if err := progress(hi, n); err != nil {
 			return sum, err
 		}
@@ -132,6 +160,8 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 			return sum, err
 		}
 	}
+	sum.Phases = append(sum.Phases, ScanPhase{Name: "compare", Seconds: compare.Seconds()}, ScanPhase{Name: "write", Seconds: write.Seconds()})
+	mark = time.Now()
 	if err := d.DB.FinishDuplicateScan(ctx, gen); err != nil {
 		return sum, err
 	}
@@ -145,6 +175,7 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 	if sum.Suggestions, sum.Groups, err = d.DB.CountDuplicateGroups(ctx); err != nil {
 		return sum, err
 	}
+	phase("finish (clean-up, groups)")
 	sum.Seconds = math.Round(time.Since(started).Seconds()*10) / 10
 	return sum, nil
 }
