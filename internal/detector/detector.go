@@ -45,6 +45,13 @@ const (
 	maxGroupWalk = 5000
 	// statsTTL is how long the count of active end users is reused.
 	statsTTL = 10 * time.Second
+	// countLimit is how far a live lookup counts a key's users; a key held by
+	// more has its count cached for bigCountTTL (a common surname's count
+	// hardly moves, and counting it costs a walk over its whole block).
+	countLimit  = 2 * duplicates.MaxBlock
+	bigCountTTL = 2 * time.Minute
+	// maxBigCounts bounds the cache of large counts.
+	maxBigCounts = 100_000
 	// modelTTL is how long the stored model is reused before it is read
 	// again (another server's scan may have saved a new one).
 	modelTTL = 30 * time.Second
@@ -72,6 +79,13 @@ type Detector struct {
 	modelAt time.Time
 	users   int
 	usersAt time.Time
+	// big caches the counts of keys held by countLimit users or more.
+	big map[uint64]bigCount
+}
+
+type bigCount struct {
+	n  int
+	at time.Time
 }
 
 // New returns a detector over db.
@@ -252,8 +266,21 @@ type scored struct {
 }
 
 // compare scores p against the users sharing one of its keys, best first.
+// Candidates come only from keys held by at most duplicates.MaxBlock users, as
+// in a full scan: a larger block (a common surname) counts for rarity, and its
+// pairs meet through their narrower keys.
 func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []uint64, fields []string) ([]scored, error) {
-	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, keys, MaxCandidatesPerKey)
+	counts, err := d.keyCounts(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	narrow := make([]uint64, 0, len(keys))
+	for _, k := range keys {
+		if counts[k] <= duplicates.MaxBlock {
+			narrow = append(narrow, k)
+		}
+	}
+	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, narrow, MaxCandidatesPerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +291,7 @@ func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []ui
 	if err != nil || len(others) == 0 {
 		return nil, err
 	}
-	st, err := d.stats(ctx, p, others)
+	st, err := d.stats(ctx, counts)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +312,46 @@ func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []ui
 	return out, nil
 }
 
+// keyCounts returns how many users hold each of keys: counted up to
+// countLimit, and beyond it from a cache refreshed every bigCountTTL.
+func (d *Detector) keyCounts(ctx context.Context, keys []uint64) (map[uint64]int, error) {
+	counts, err := d.DB.DuplicateKeyCountsUpTo(ctx, keys, countLimit)
+	if err != nil {
+		return nil, err
+	}
+	var stale []uint64
+	now := time.Now()
+	d.mu.Lock()
+	for k, n := range counts {
+		if n < countLimit {
+			continue
+		}
+		if c, ok := d.big[k]; ok && now.Sub(c.at) < bigCountTTL {
+			counts[k] = c.n
+		} else {
+			stale = append(stale, k)
+		}
+	}
+	d.mu.Unlock()
+	if len(stale) == 0 {
+		return counts, nil
+	}
+	full, err := d.DB.DuplicateKeyCounts(ctx, stale)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if d.big == nil || len(d.big) >= maxBigCounts {
+		d.big = map[uint64]bigCount{}
+	}
+	for _, k := range stale {
+		counts[k] = full[k]
+		d.big[k] = bigCount{n: full[k], at: now}
+	}
+	d.mu.Unlock()
+	return counts, nil
+}
+
 // keyStats is duplicates.Stats over the keys of one comparison.
 type keyStats struct {
 	users  int
@@ -297,19 +364,14 @@ func (s keyStats) Users() int { return s.users }
 // are stored.
 func (s keyStats) Count(k uint64) int { return max(s.counts[k], 1) }
 
-func (d *Detector) stats(ctx context.Context, p *duplicates.Profile, others []*duplicates.Profile) (duplicates.Stats, error) {
-	keys := duplicates.Keys(p)
-	for _, o := range others {
-		keys = append(keys, duplicates.Keys(o)...)
-	}
-	counts, err := d.DB.DuplicateKeyCounts(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
+// stats are the counts of the keys of the profile asking: a level's rarity is
+// that of a value both profiles share, so one of its keys.
+func (d *Detector) stats(ctx context.Context, counts map[uint64]int) (duplicates.Stats, error) {
 	d.mu.Lock()
 	users, fresh := d.users, time.Since(d.usersAt) < statsTTL
 	d.mu.Unlock()
 	if !fresh {
+		var err error
 		if users, err = d.DB.CountActiveEndUsers(ctx); err != nil {
 			return nil, err
 		}

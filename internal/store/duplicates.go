@@ -324,6 +324,37 @@ func (db *DB) DuplicateKeyCounts(ctx context.Context, keys []uint64) (map[uint64
 	return out, rows.Err()
 }
 
+// DuplicateKeyCountsUpTo returns how many users hold each of keys, counting at
+// most limit per key (a key at limit is held by limit users or more): a live
+// lookup reads a common surname's count without walking its whole block.
+func (db *DB) DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit int) (map[uint64]int, error) {
+	keys = dedupeKeys(keys)
+	out := make(map[uint64]int, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	parts := make([]string, len(keys))
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		parts[i] = "SELECT CAST(? AS BIGINT), (SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_keys WHERE key_hash = ? LIMIT ?) x)"
+		args = append(args, int64(k), int64(k), limit)
+	}
+	rows, err := db.r().query(ctx, strings.Join(parts, " UNION ALL "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate key counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[uint64(k)] = n
+	}
+	return out, rows.Err()
+}
+
 // DuplicateCandidates returns the users other than userID that share one of
 // keys, at most perKey per key (the newest users of a key). The cap keeps a
 // live comparison bounded when a key is as common as a frequent surname or a
