@@ -205,7 +205,14 @@ func DuplicatesScale(ctx context.Context, c DuplicatesScaleConfig, stdout, stder
 	}
 	fmt.Fprintln(stdout)
 
-	// The scan, as `mergedesk duplicates scan` runs it.
+	// The scan, as `mergedesk duplicates scan` runs it: on a connection
+	// without the import's page cache.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if db, err = store.Open(ctx, dsn); err != nil {
+		return err
+	}
 	on, _ := json.Marshal(map[string]any{"duplicates": map[string]any{"enabled": true}})
 	s, err := db.UpdateSettings(ctx, on)
 	if err != nil {
@@ -234,7 +241,7 @@ func DuplicatesScale(ctx context.Context, c DuplicatesScaleConfig, stdout, stder
 	for _, p := range sum.Phases {
 		phases = append(phases, fmt.Sprintf("%s %.1f", p.Name, p.Seconds))
 	}
-	fmt.Fprintf(stdout, "scan: %.1f s for %d users (%s s)\n", sum.Seconds, sum.Users, strings.Join(phases, ", "))
+	fmt.Fprintf(stdout, "scan: %.1f s for %d users (%s s); keys written for %d users\n", sum.Seconds, sum.Users, strings.Join(phases, ", "), sum.KeysWritten)
 	fmt.Fprintf(stdout, "scan memory: peak RSS %d MB (this process, reset before the scan), peak Go heap %d MB\n", peakRSS>>20, peakHeap>>20)
 	fmt.Fprintf(stdout, "candidate pairs compared: %d (%.1f per user); suggestions %d in %d groups\n",
 		sum.Compared, float64(sum.Compared)/float64(max(sum.Users, 1)), sum.Suggestions, sum.Groups)

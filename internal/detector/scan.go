@@ -27,6 +27,9 @@ type ScanSummary struct {
 	Suggestions int
 	Groups      int
 	Seconds     float64
+	// KeysWritten is how many users' keys the key rebuild wrote (the others
+	// were stored already).
+	KeysWritten int
 	// Pairs is how many candidate pairs the blocking yielded and Compared how
 	// many of them this run scored (fewer when it resumed).
 	Pairs, Compared int64
@@ -115,7 +118,7 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 			return sum, err
 		}
 		d.setModel(m)
-		if err := d.rebuildKeys(ctx, profiles); err != nil {
+		if sum.KeysWritten, err = d.rebuildKeys(ctx, profiles); err != nil {
 			return sum, err
 		}
 		phase("key rebuild")
@@ -180,12 +183,15 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 	return sum, nil
 }
 
-// rebuildKeys replaces the keys table range by range: each transaction
-// deletes the keys of the user ids from just after the previous batch to its
-// last user and inserts the batch's keys, so users who are no longer active
-// end users lose theirs and no transaction is long.
-func (d *Detector) rebuildKeys(ctx context.Context, profiles []*duplicates.Profile) error {
+// rebuildKeys brings the keys table in line with profiles range by range:
+// each transaction covers the user ids from just after the previous batch to
+// its last user, so users who are no longer active end users lose theirs and
+// no transaction is long. Users whose stored keys are the same are not
+// written (the live worker keeps the keys of changed users fresh). It returns
+// how many users' keys were written.
+func (d *Detector) rebuildKeys(ctx context.Context, profiles []*duplicates.Profile) (int, error) {
 	lo := int64(math.MinInt64)
+	written := 0
 	for i := 0; i < len(profiles) || i == 0; i += keyBatch {
 		batch := profiles[i:min(i+keyBatch, len(profiles))]
 		keys := make(map[int64][]uint64, len(batch))
@@ -196,13 +202,15 @@ func (d *Detector) rebuildKeys(ctx context.Context, profiles []*duplicates.Profi
 		if i+keyBatch < len(profiles) {
 			hi = batch[len(batch)-1].ID
 		}
-		if err := d.DB.ReplaceDuplicateKeys(ctx, lo, hi, keys); err != nil {
-			return fmt.Errorf("rebuild duplicate keys: %w", err)
+		n, err := d.DB.SyncDuplicateKeys(ctx, lo, hi, keys)
+		if err != nil {
+			return written, fmt.Errorf("rebuild duplicate keys: %w", err)
 		}
+		written += n
 		if hi == math.MaxInt64 {
-			return nil
+			return written, nil
 		}
 		lo = hi + 1
 	}
-	return nil
+	return written, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -404,6 +405,93 @@ func (db *DB) ReplaceDuplicateKeys(ctx context.Context, lo, hi int64, keys map[i
 		}
 		return nil
 	})
+}
+
+// keyDigestMask keeps the low 36 bits of a key for a user's key digest: the
+// sum of 30 keys so masked fits in an int64 on both dialects.
+const keyDigestMask = 1<<36 - 1
+
+// keyDigest is a user's key count and the sum of its masked keys: two sets
+// of keys with the same digest are taken to be the same set.
+type keyDigest struct{ n, sum int64 }
+
+// SyncDuplicateKeys makes keys the keys of every user with an id in [lo, hi]
+// (a user in the range not in keys has none), in one short transaction, and
+// writes only what changed: users whose stored keys have the same digest are
+// left alone, so a scan after the first writes the few users whose keys the
+// live worker has not written already. It returns the users rewritten.
+func (db *DB) SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) (int, error) {
+	written := 0
+	err := db.Update(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, "SELECT user_id, COUNT(*), SUM(key_hash & ?) FROM duplicate_keys WHERE user_id BETWEEN ? AND ? GROUP BY user_id",
+			int64(keyDigestMask), lo, hi)
+		if err != nil {
+			return fmt.Errorf("sync duplicate keys: %w", err)
+		}
+		stored := map[int64]keyDigest{}
+		for rows.Next() {
+			var uid int64
+			var d keyDigest
+			if err := rows.Scan(&uid, &d.n, &d.sum); err != nil {
+				rows.Close()
+				return err
+			}
+			stored[uid] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var drop []int64
+		type row struct {
+			key uint64
+			uid int64
+		}
+		var add []row
+		for uid, ks := range keys {
+			ks = dedupeKeys(ks)
+			d := keyDigest{n: int64(len(ks))}
+			for _, k := range ks {
+				d.sum += int64(k & keyDigestMask)
+			}
+			old, ok := stored[uid]
+			delete(stored, uid)
+			if ok && old == d {
+				continue
+			}
+			if ok {
+				drop = append(drop, uid)
+			}
+			written++
+			for _, k := range ks {
+				add = append(add, row{k, uid})
+			}
+		}
+		for uid := range stored { // no longer an active end user
+			drop = append(drop, uid)
+		}
+		for c := range chunks(len(drop), 500) {
+			in, args := inArgs(drop[c.lo:c.hi])
+			if _, err := tx.exec(ctx, "DELETE FROM duplicate_keys WHERE user_id IN ("+in+")", args...); err != nil {
+				return fmt.Errorf("sync duplicate keys: %w", err)
+			}
+		}
+		// In key order, so the key index is written page after page.
+		slices.SortFunc(add, func(a, b row) int { return cmp.Or(cmp.Compare(int64(a.key), int64(b.key)), cmp.Compare(a.uid, b.uid)) })
+		args := make([]any, 0, 2*min(len(add), 2000))
+		for c := range chunks(len(add), 2000) {
+			args = args[:0]
+			for _, r := range add[c.lo:c.hi] {
+				args = append(args, int64(r.key), r.uid)
+			}
+			q := "INSERT INTO duplicate_keys (key_hash, user_id) VALUES " + tx.db.dialect.values(c.hi-c.lo, 2) + " ON CONFLICT DO NOTHING"
+			if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("sync duplicate keys: %w", err)
+			}
+		}
+		return nil
+	})
+	return written, err
 }
 
 func keyInts(keys []uint64) []int64 {
