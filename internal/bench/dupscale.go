@@ -287,13 +287,28 @@ func DuplicatesScale(ctx context.Context, c DuplicatesScaleConfig, stdout, stder
 	for k, name := range plantedKinds {
 		fmt.Fprintf(stdout, "  %-34s %6d of %6d\n", name+":", found[k], all[k])
 	}
+	// A second scan, as any later scan runs: the keys are stored already.
+	again, err := det.Scan(ctx, "bench-duplicates-again", func(done, total int) error {
+		progress("scanning again", done, total)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	phases = phases[:0]
+	for _, p := range again.Phases {
+		phases = append(phases, fmt.Sprintf("%s %.1f", p.Name, p.Seconds))
+	}
+	fmt.Fprintf(stdout, "scan again: %.1f s (%s s); keys written for %d users; suggestions %d\n",
+		again.Seconds, strings.Join(phases, ", "), again.KeysWritten, again.Suggestions)
 	if err := db.Close(); err != nil {
 		return err
 	}
 	db = nil
 	v := &verdicts{w: stdout}
 	scanChecks := func() {
-		v.check(sum.Seconds <= ScanSecondsTarget, "full scan of %d users %.1f s <= %d s", sum.Users, sum.Seconds, ScanSecondsTarget)
+		v.check(sum.Seconds <= ScanSecondsTarget, "full scan of %d users, the first after the import (writes every user's keys) %.1f s <= %d s", sum.Users, sum.Seconds, ScanSecondsTarget)
+		v.check(again.Seconds <= ScanSecondsTarget, "full scan of %d users, again (keys stored) %.1f s <= %d s", again.Users, again.Seconds, ScanSecondsTarget)
 		v.check(peakRSS < ScanMemoryTarget, "scan peak RSS %d MB < %d MB", peakRSS>>20, ScanMemoryTarget>>20)
 	}
 	if c.SkipLoad || len(withDup) == 0 {

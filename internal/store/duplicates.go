@@ -733,21 +733,28 @@ func scanPairs(rows *sql.Rows) ([][2]int64, error) {
 // SetDuplicateGroups sets the group of the open suggestions of each user in
 // groups (user id → group id, rule D9), a few hundred groups per transaction.
 func (db *DB) SetDuplicateGroups(ctx context.Context, groups map[int64]int64) error {
-	members := map[int64][]int64{}
-	for u, g := range groups {
-		members[g] = append(members[g], u)
+	users := make([]int64, 0, len(groups))
+	for u := range groups {
+		users = append(users, u)
 	}
-	gids := make([]int64, 0, len(members))
-	for g := range members {
-		gids = append(gids, g)
-	}
-	slices.Sort(gids)
-	for c := range chunks(len(gids), 200) {
+	slices.Sort(users)
+	// Set-based: each statement joins the open suggestions to 500 (user,
+	// group) rows; each transaction runs a few of them.
+	const rows, perTx = 500, 20
+	for t := range chunks(len(users), rows*perTx) {
 		err := db.Update(ctx, func(tx *Tx) error {
-			for _, g := range gids[c.lo:c.hi] {
-				in, args := inArgs(members[g])
-				if _, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET group_id = ? WHERE status = 'open' AND group_id <> ? AND user_a IN ("+in+")",
-					append([]any{g, g}, args...)...); err != nil {
+			for c := range chunks(t.hi-t.lo, rows) {
+				part := users[t.lo+c.lo : t.lo+c.hi]
+				vals := make([]string, len(part))
+				args := make([]any, 0, 2*len(part))
+				for i, u := range part {
+					vals[i] = "(CAST(? AS BIGINT), CAST(? AS BIGINT))"
+					args = append(args, u, groups[u])
+				}
+				q := `UPDATE duplicate_suggestions SET group_id = v.column2 FROM (VALUES ` + strings.Join(vals, ", ") + `) AS v
+					WHERE duplicate_suggestions.user_a = v.column1 AND duplicate_suggestions.status = 'open'
+					AND duplicate_suggestions.group_id <> v.column2`
+				if _, err := tx.exec(ctx, q, args...); err != nil {
 					return err
 				}
 			}
