@@ -210,26 +210,35 @@ func (d *Detector) Evaluate(ctx context.Context, ids []int64) error {
 	for _, p := range profiles {
 		byID[p.ID] = p
 	}
+	// Every user's keys first, in one transaction: a user is then compared
+	// with the others of the batch too.
+	keys := make(map[int64][]uint64, len(ids))
 	for _, id := range ids {
-		if err := d.evaluateOne(ctx, id, byID[id], s.Duplicates); err != nil {
+		keys[id] = nil
+		if p := byID[id]; p != nil {
+			keys[id] = duplicates.Keys(p)
+		}
+	}
+	if err := d.DB.SetDuplicateKeysMany(ctx, keys); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := d.evaluateOne(ctx, id, byID[id], keys[id], s.Duplicates); err != nil {
 			return fmt.Errorf("evaluate user %d: %w", id, err)
 		}
 	}
 	return nil
 }
 
-func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Profile, s mergedesk.DuplicateSettings) error {
+// evaluateOne replaces the open suggestions of user id, whose keys (of
+// profile p, nil when not an active end user) are stored.
+func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Profile, keys []uint64, s mergedesk.DuplicateSettings) error {
 	before, err := d.DB.OpenDuplicatePairs(ctx, []int64{id})
 	if err != nil {
 		return err
 	}
-	var keys []uint64
 	var pairs []mergedesk.DuplicateSuggestion
 	if p != nil {
-		keys = duplicates.Keys(p)
-		if err := d.DB.SetDuplicateKeys(ctx, id, keys); err != nil {
-			return err
-		}
 		scored, err := d.compare(ctx, p, keys, s.UserFields)
 		if err != nil {
 			return err
@@ -243,8 +252,9 @@ func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Prof
 		if err := d.direct(ctx, pairs); err != nil {
 			return err
 		}
-	} else if err := d.DB.SetDuplicateKeys(ctx, id, nil); err != nil {
-		return err
+	}
+	if len(before) == 0 && len(pairs) == 0 {
+		return nil // nothing to write, no group to change (most new users)
 	}
 	if err := d.DB.ReplaceUserDuplicates(ctx, id, pairs); err != nil {
 		return err

@@ -28,6 +28,7 @@ type Store interface {
 	DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit int) (map[uint64]int, error)
 	DuplicateCandidates(ctx context.Context, userID int64, keys []uint64, perKey int) ([]int64, error)
 	SetDuplicateKeys(ctx context.Context, userID int64, keys []uint64) error
+	SetDuplicateKeysMany(ctx context.Context, keys map[int64][]uint64) error
 	SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) (int, error)
 
 	// The queue of users to re-evaluate (rule D8).

@@ -423,8 +423,37 @@ type keyDigest struct{ n, sum int64 }
 func (db *DB) SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) (int, error) {
 	written := 0
 	err := db.Update(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, "SELECT user_id, COUNT(*), SUM(key_hash & ?) FROM duplicate_keys WHERE user_id BETWEEN ? AND ? GROUP BY user_id",
-			int64(keyDigestMask), lo, hi)
+		var err error
+		written, err = syncKeys(ctx, tx, "user_id BETWEEN ? AND ?", []any{lo, hi}, keys)
+		return err
+	})
+	return written, err
+}
+
+// SetDuplicateKeysMany replaces the keys of each user in keys (nil: none) in
+// one transaction, leaving users whose stored keys are the same alone.
+func (db *DB) SetDuplicateKeysMany(ctx context.Context, keys map[int64][]uint64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(keys))
+	for id := range keys {
+		ids = append(ids, id)
+	}
+	in, args := inArgs(ids)
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := syncKeys(ctx, tx, "user_id IN ("+in+")", args, keys)
+		return err
+	})
+}
+
+// syncKeys makes keys the keys of the users matching where (a user matching
+// it who is not in keys has none) and returns how many users it wrote.
+func syncKeys(ctx context.Context, tx *Tx, where string, whereArgs []any, keys map[int64][]uint64) (int, error) {
+	written := 0
+	err := func() error {
+		rows, err := tx.query(ctx, "SELECT user_id, COUNT(*), SUM(key_hash & ?) FROM duplicate_keys WHERE "+where+" GROUP BY user_id",
+			append([]any{int64(keyDigestMask)}, whereArgs...)...)
 		if err != nil {
 			return fmt.Errorf("sync duplicate keys: %w", err)
 		}
@@ -490,7 +519,7 @@ func (db *DB) SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int6
 			}
 		}
 		return nil
-	})
+	}()
 	return written, err
 }
 
