@@ -190,27 +190,46 @@ func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, 
 // written (the live worker keeps the keys of changed users fresh). It returns
 // how many users' keys were written.
 func (d *Detector) rebuildKeys(ctx context.Context, profiles []*duplicates.Profile) (int, error) {
+	// The next batch's keys are computed on the other core while a batch is
+	// written.
+	type batch struct {
+		hi   int64
+		keys map[int64][]uint64
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 1)
+	go func() {
+		defer close(batches)
+		for i := 0; i < len(profiles) || i == 0; i += keyBatch {
+			part := profiles[i:min(i+keyBatch, len(profiles))]
+			keys := make(map[int64][]uint64, len(part))
+			for _, p := range part {
+				keys[p.ID] = duplicates.Keys(p)
+			}
+			hi := int64(math.MaxInt64)
+			if i+keyBatch < len(profiles) {
+				hi = part[len(part)-1].ID
+			}
+			select {
+			case batches <- batch{hi, keys}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	lo := int64(math.MinInt64)
 	written := 0
-	for i := 0; i < len(profiles) || i == 0; i += keyBatch {
-		batch := profiles[i:min(i+keyBatch, len(profiles))]
-		keys := make(map[int64][]uint64, len(batch))
-		for _, p := range batch {
-			keys[p.ID] = duplicates.Keys(p)
-		}
-		hi := int64(math.MaxInt64)
-		if i+keyBatch < len(profiles) {
-			hi = batch[len(batch)-1].ID
-		}
-		n, err := d.DB.SyncDuplicateKeys(ctx, lo, hi, keys)
+	for b := range batches {
+		n, err := d.DB.SyncDuplicateKeys(ctx, lo, b.hi, b.keys)
 		if err != nil {
 			return written, fmt.Errorf("rebuild duplicate keys: %w", err)
 		}
 		written += n
-		if hi == math.MaxInt64 {
-			return written, nil
+		if b.hi == math.MaxInt64 {
+			break
 		}
-		lo = hi + 1
+		lo = b.hi + 1
 	}
-	return written, nil
+	return written, ctx.Err()
 }
