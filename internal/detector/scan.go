@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -19,6 +20,11 @@ const (
 	scanChunk = 2000
 	// keyBatch is how many users' keys one transaction of the key rebuild writes.
 	keyBatch = 5000
+	// scanMemoryLimit is the Go heap a scan keeps to (a soft limit, lowered
+	// for the scan only and never raised): a million profiles and their
+	// index live in about half of it, and the collector works harder near
+	// it instead of letting garbage double the heap.
+	scanMemoryLimit = 640 << 20
 )
 
 // ScanSummary is the outcome of a full scan (the job's result entry).
@@ -76,6 +82,10 @@ func (d *Detector) runScanJob(ctx context.Context, j *mergedesk.Job, progress fu
 func (d *Detector) Scan(ctx context.Context, scanID string, progress func(done, total int) error) (ScanSummary, error) {
 	started := time.Now()
 	var sum ScanSummary
+	if old := debug.SetMemoryLimit(-1); old > scanMemoryLimit {
+		debug.SetMemoryLimit(scanMemoryLimit)
+		defer debug.SetMemoryLimit(old)
+	}
 	mark := started
 	phase := func(name string) {
 		now := time.Now()
