@@ -45,10 +45,11 @@ const (
 	maxGroupWalk = 5000
 	// statsTTL is how long the count of active end users is reused.
 	statsTTL = 10 * time.Second
-	// countLimit is how far a live lookup counts a key's users; a key held by
-	// more has its count cached for bigCountTTL (a common surname's count
+	// countLimit is how far a live lookup counts a key's users (enough to
+	// tell a block it takes candidates from); a key held by more has its
+	// count cached for bigCountTTL (a common surname's count
 	// hardly moves, and counting it costs a walk over its whole block).
-	countLimit  = 2 * duplicates.MaxBlock
+	countLimit  = duplicates.MaxBlock + 1
 	bigCountTTL = 2 * time.Minute
 	// maxBigCounts bounds the cache of large counts.
 	maxBigCounts = 100_000

@@ -337,8 +337,10 @@ func (db *DB) DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit i
 	parts := make([]string, len(keys))
 	args := make([]any, 0, 3*len(keys))
 	for i, k := range keys {
-		parts[i] = "SELECT CAST(? AS BIGINT), (SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_keys WHERE key_hash = ? LIMIT ?) x)"
-		args = append(args, int64(k), int64(k), limit)
+		// The limit is written in: SQLite re-prepares a statement on every
+		// run when a bound LIMIT changes.
+		parts[i] = "SELECT CAST(? AS BIGINT), (SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_keys WHERE key_hash = ? LIMIT " + strconv.Itoa(max(limit, 0)) + ") x)"
+		args = append(args, int64(k), int64(k))
 	}
 	rows, err := db.r().query(ctx, strings.Join(parts, " UNION ALL "), args...)
 	if err != nil {
@@ -368,8 +370,8 @@ func (db *DB) DuplicateCandidates(ctx context.Context, userID int64, keys []uint
 	var parts []string
 	var args []any
 	for _, k := range dedupeKeys(keys) {
-		parts = append(parts, "SELECT x.user_id FROM (SELECT user_id FROM duplicate_keys WHERE key_hash = ? AND user_id <> ? ORDER BY user_id DESC LIMIT ?) x")
-		args = append(args, int64(k), userID, perKey)
+		parts = append(parts, "SELECT x.user_id FROM (SELECT user_id FROM duplicate_keys WHERE key_hash = ? AND user_id <> ? ORDER BY user_id DESC LIMIT "+strconv.Itoa(max(perKey, 0))+") x")
+		args = append(args, int64(k), userID)
 	}
 	ids, err := scanIDs(db.r().query(ctx, "SELECT DISTINCT user_id FROM ("+strings.Join(parts, " UNION ALL ")+") c ORDER BY user_id", args...))
 	if err != nil {
