@@ -330,37 +330,57 @@ func (d *Detector) keyCounts(ctx context.Context, keys []uint64) (map[uint64]int
 	if err != nil {
 		return nil, err
 	}
-	var stale []uint64
+	var missing, stale []uint64
 	now := time.Now()
 	d.mu.Lock()
 	for k, n := range counts {
 		if n < countLimit {
 			continue
 		}
-		if c, ok := d.big[k]; ok && now.Sub(c.at) < bigCountTTL {
+		c, ok := d.big[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case now.Sub(c.at) >= bigCountTTL:
+			// Served stale and refreshed in the background, once: a
+			// common surname's count takes a while to walk.
 			counts[k] = c.n
-		} else {
+			d.big[k] = bigCount{n: c.n, at: now}
 			stale = append(stale, k)
+		default:
+			counts[k] = c.n
 		}
 	}
 	d.mu.Unlock()
-	if len(stale) == 0 {
+	if len(stale) > 0 {
+		go d.countBig(context.WithoutCancel(ctx), stale, nil)
+	}
+	if len(missing) == 0 {
 		return counts, nil
 	}
-	full, err := d.DB.DuplicateKeyCounts(ctx, stale)
+	return counts, d.countBig(ctx, missing, counts)
+}
+
+// countBig counts keys in full, caches the counts and, when into is not
+// nil, sets them there.
+func (d *Detector) countBig(ctx context.Context, keys []uint64, into map[uint64]int) error {
+	full, err := d.DB.DuplicateKeyCounts(ctx, keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	now := time.Now()
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.big == nil || len(d.big) >= maxBigCounts {
 		d.big = map[uint64]bigCount{}
 	}
-	for _, k := range stale {
-		counts[k] = full[k]
+	for _, k := range keys {
+		if into != nil {
+			into[k] = full[k]
+		}
 		d.big[k] = bigCount{n: full[k], at: now}
 	}
-	d.mu.Unlock()
-	return counts, nil
+	return nil
 }
 
 // keyStats is duplicates.Stats over the keys of one comparison.
@@ -380,6 +400,19 @@ func (s keyStats) Count(k uint64) int { return max(s.counts[k], 1) }
 func (d *Detector) stats(ctx context.Context, counts map[uint64]int) (duplicates.Stats, error) {
 	d.mu.Lock()
 	users, fresh := d.users, time.Since(d.usersAt) < statsTTL
+	if !fresh && users > 0 {
+		// Counting a million users takes a while: one caller refreshes in
+		// the background, everyone meanwhile uses the count it had.
+		d.usersAt = time.Now()
+		go func() {
+			if n, err := d.DB.CountActiveEndUsers(context.WithoutCancel(ctx)); err == nil {
+				d.mu.Lock()
+				d.users = n
+				d.mu.Unlock()
+			}
+		}()
+		fresh = true
+	}
 	d.mu.Unlock()
 	if !fresh {
 		var err error
