@@ -29,6 +29,11 @@ const benchUsage = `usage: mergedesk bench users|merge|channels|duplicates [flag
             imports a labelled CSV (a column says which rows are one person), runs
             the duplicate scan and prints pairwise precision, recall and F1 at the
             default min_score, and the recall at precision 0.95 and 0.99
+  duplicates --users N
+            imports N users of the users bench and ~3% planted duplicates, runs the
+            full scan (time by phase, memory, pairs compared, planted pairs found),
+            then measures GET /users/{id}/duplicates and channel messages with live
+            detection on and off
 
 Each prints PASS or FAIL against its targets (docs/benchmarks.md).
 Run 'mergedesk bench <name> -h' for its flags.`
@@ -188,13 +193,29 @@ func envDuration(key string, def time.Duration) time.Duration {
 
 func runBenchDuplicates(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c bench.DuplicatesConfig
+	var sc bench.DuplicatesScaleConfig
+	var server string
 	fs := flag.NewFlagSet("bench duplicates", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.CSV, "csv", "", "labelled CSV: name (or first_name and surname), email, phone, a label column (cluster, label, entity_id…); other columns become compared user fields")
+	fs.StringVar(&c.CSV, "csv", "", "quality mode: labelled CSV: name (or first_name and surname), email, phone, a label column (cluster, label, entity_id…); other columns become compared user fields")
 	fs.StringVar(&c.Label, "label", "", "name of the label column (default: found by name)")
 	fs.Float64Var(&c.MinScore, "min-score", 0, "threshold to measure (default: the default of duplicates.min_score)")
 	fs.StringVar(&c.DB, "db", env("MERGEDESK_BENCH_DB", ""), "empty for a temp SQLite file, or postgres://... (a fresh schema is created) (MERGEDESK_BENCH_DB)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile")
+	fs.IntVar(&sc.Users, "users", 0, "scale mode: end users of the users bench to import (with --dup-pct planted duplicates)")
+	fs.Float64Var(&sc.DupPct, "dup-pct", 3, "scale mode: percentage of users who get a planted second profile")
+	fs.IntVar(&sc.Batch, "batch", 5000, "scale mode: users per import transaction")
+	fs.IntVar(&sc.Concurrency, "concurrency", 8, "scale mode: concurrent HTTP clients")
+	fs.DurationVar(&sc.Duration, "duration", 20*time.Second, "scale mode: measured time per load (GET duplicates; messages on; messages off), over all rounds")
+	fs.DurationVar(&sc.Warmup, "warmup", 2*time.Second, "scale mode: unmeasured load before each measurement")
+	fs.IntVar(&sc.Rounds, "rounds", 4, "scale mode: rounds alternating the loads")
+	fs.IntVar(&sc.UnknownPct, "unknown-pct", 10, "scale mode: percentage of messages from unknown senders (captured as new users, evaluated live)")
+	fs.IntVar(&sc.CacheMiB, "cache-mb", 256, "scale mode: SQLite page cache of the importing connection, MiB")
+	fs.StringVar(&server, "server", "child", "scale mode: child: run `mergedesk serve` as a child process; inprocess: in this process")
+	fs.StringVar(&sc.ScanProfile, "scan-cpuprofile", "", "scale mode: write a CPU profile of the scan alone")
+	fs.StringVar(&sc.LoadProfile, "load-cpuprofile", "", "scale mode: write a CPU profile of the HTTP loads (the server too with --server inprocess)")
+	fs.BoolVar(&sc.SkipLoad, "scan-only", false, "scale mode: stop after the scan")
+	fs.BoolVar(&sc.Keep, "keep", false, "scale mode: keep the database afterwards")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -203,12 +224,24 @@ func runBenchDuplicates(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	defer stop()
-	if c.CSV == "" || c.MinScore < 0 || c.MinScore > 1 || !bench.IsDSN(c.DB) {
-		return usageError{"bench duplicates: --csv FILE is required; --min-score in (0, 1]; --db sqlite:PATH or postgres://..."}
-	}
 	bar := newPhaseBar(stderr)
-	c.Progress = bar.set
 	defer bar.done()
+	if sc.Users > 0 {
+		if c.CSV != "" || sc.DupPct < 0 || sc.DupPct > 100 || sc.Batch < 1 || sc.Concurrency < 1 || sc.Rounds < 1 || sc.UnknownPct < 0 || sc.UnknownPct > 100 ||
+			(server != "child" && server != "inprocess") || !bench.IsDSN(c.DB) {
+			return usageError{"bench duplicates: --users N and --csv FILE exclude each other; --dup-pct in [0, 100]; --batch, --concurrency, --rounds positive; --server child|inprocess; --db sqlite:PATH or postgres://..."}
+		}
+		sc.DB = c.DB
+		if server == "inprocess" {
+			sc.InProcess = startInProcess
+		}
+		sc.Progress = bar.set
+		return bench.DuplicatesScale(ctx, sc, stdout, stderr)
+	}
+	if c.CSV == "" || c.MinScore < 0 || c.MinScore > 1 || !bench.IsDSN(c.DB) {
+		return usageError{"bench duplicates: --csv FILE or --users N is required; --min-score in (0, 1]; --db sqlite:PATH or postgres://..."}
+	}
+	c.Progress = bar.set
 	_, err = bench.DuplicateQuality(ctx, c, stdout, stderr)
 	return err
 }

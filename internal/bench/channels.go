@@ -178,49 +178,14 @@ func channelLoads(ctx context.Context, c ChannelsConfig, baseURL, smtpAddr, emai
 	fmt.Fprintf(stdout, "server: %s (pid %d), SMTP %s; %d HTTP clients, %d SMTP clients, %d%% unknown senders, %d active triggers\n",
 		baseURL, pid, smtpAddr, c.Concurrency, c.SMTPClients, c.UnknownPct, n)
 
-	post := func(r *randv2.Rand, l *latencies) {
-		body := channelMessage(r, c.Users, c.UnknownPct)
-		req, _ := http.NewRequestWithContext(ctx, "POST", baseURL+"/api/v2/channels/messages.json", bytes.NewReader(body))
-		req.Header.Set("Authorization", auth)
-		req.Header.Set("Content-Type", "application/json")
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			l.fail(err)
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			l.fail(fmt.Errorf("status %d", resp.StatusCode))
-			return
-		}
-		l.add(time.Since(t0))
-	}
-	run := func(workers int, d time.Duration, fn func(r *randv2.Rand, l *latencies)) (*latencies, time.Duration) {
-		l := &latencies{}
-		deadline := time.Now().Add(d)
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				r := randv2.New(randv2.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-				for time.Now().Before(deadline) && ctx.Err() == nil {
-					fn(r, l)
-				}
-			})
-		}
-		wg.Wait()
-		return l, time.Since(start)
-	}
-
+	ml := messageLoad{client: client, baseURL: baseURL, auth: auth, users: c.Users, unknownPct: c.UnknownPct, concurrency: c.Concurrency}
 	cpu0, _ := CPUTime(pid)
-	run(c.Concurrency, c.Warmup, post)
+	ml.run(ctx, c.Warmup)
 	stopProfile, err := StartCPUProfile(c.LoadProfile)
 	if err != nil {
 		return err
 	}
-	l, elapsed := run(c.Concurrency, c.Duration, post)
+	l, elapsed := ml.run(ctx, c.Duration)
 	stopProfile()
 	cpu1, _ := CPUTime(pid)
 	fmt.Fprintln(stdout, l.report("POST /api/v2/channels/messages", elapsed))
@@ -278,6 +243,51 @@ func channelLoads(ctx context.Context, c ChannelsConfig, baseURL, smtpAddr, emai
 		fmt.Fprintf(stdout, "server memory: RSS %d MB, peak RSS %d MB\n", rss>>20, peak>>20)
 	}
 	return nil
+}
+
+// messageLoad posts channel messages (channelMessage) from concurrent clients.
+type messageLoad struct {
+	client                         *http.Client
+	baseURL, auth                  string
+	users, unknownPct, concurrency int
+}
+
+func (m messageLoad) post(ctx context.Context, r *randv2.Rand, l *latencies) {
+	body := channelMessage(r, m.users, m.unknownPct)
+	req, _ := http.NewRequestWithContext(ctx, "POST", m.baseURL+"/api/v2/channels/messages.json", bytes.NewReader(body))
+	req.Header.Set("Authorization", m.auth)
+	req.Header.Set("Content-Type", "application/json")
+	t0 := time.Now()
+	resp, err := m.client.Do(req)
+	if err != nil {
+		l.fail(err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		l.fail(fmt.Errorf("status %d", resp.StatusCode))
+		return
+	}
+	l.add(time.Since(t0))
+}
+
+// run posts back to back from m.concurrency clients for d.
+func (m messageLoad) run(ctx context.Context, d time.Duration) (*latencies, time.Duration) {
+	l := &latencies{}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range m.concurrency {
+		wg.Go(func() {
+			r := randv2.New(randv2.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				m.post(ctx, r, l)
+			}
+		})
+	}
+	wg.Wait()
+	return l, time.Since(start)
 }
 
 // benchTriggers are the active triggers every measured message meets: the kind

@@ -201,7 +201,21 @@ const importWriters = 2
 // importWriters concurrent ImportUsers calls, calls done (serialised) after
 // each batch, and ends the bulk load: the WAL checkpoint is part of its cost.
 func importSynthetic(ctx context.Context, db *store.DB, n, size int, done func(mergedesk.ImportResult)) (created, skipped int, err error) {
-	batches := make(chan []mergedesk.NewUser, 2)
+	return importRows(ctx, db, n, size, User, func(_ int, res mergedesk.ImportResult) {
+		if done != nil {
+			done(res)
+		}
+	})
+}
+
+// importRows imports the users gen(0) … gen(n-1) like importSynthetic; done
+// is told the index of each batch's first user.
+func importRows(ctx context.Context, db *store.DB, n, size int, gen func(int) mergedesk.NewUser, done func(lo int, res mergedesk.ImportResult)) (created, skipped int, err error) {
+	type batch struct {
+		lo    int
+		users []mergedesk.NewUser
+	}
+	batches := make(chan batch, 2)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -209,9 +223,9 @@ func importSynthetic(ctx context.Context, db *store.DB, n, size int, done func(m
 		for lo := 0; lo < n && ctx.Err() == nil; lo += size {
 			b := make([]mergedesk.NewUser, 0, min(size, n-lo))
 			for i := lo; i < min(n, lo+size); i++ {
-				b = append(b, User(i))
+				b = append(b, gen(i))
 			}
-			batches <- b
+			batches <- batch{lo, b}
 		}
 	}()
 	var (
@@ -225,7 +239,7 @@ func importSynthetic(ctx context.Context, db *store.DB, n, size int, done func(m
 				if ctx.Err() != nil {
 					continue // drain
 				}
-				res, err := db.ImportUsers(ctx, b)
+				res, err := db.ImportUsers(ctx, b.users)
 				mu.Lock()
 				if err != nil {
 					if first == nil {
@@ -236,7 +250,7 @@ func importSynthetic(ctx context.Context, db *store.DB, n, size int, done func(m
 					created += res.Created
 					skipped += res.Skipped
 					if done != nil {
-						done(res)
+						done(b.lo, res)
 					}
 				}
 				mu.Unlock()

@@ -45,6 +45,14 @@ const (
 	maxGroupWalk = 5000
 	// statsTTL is how long the count of active end users is reused.
 	statsTTL = 10 * time.Second
+	// countLimit is how far a live lookup counts a key's users (enough to
+	// tell a block it takes candidates from); a key held by more has its
+	// count cached for bigCountTTL (a common surname's count
+	// hardly moves, and counting it costs a walk over its whole block).
+	countLimit  = duplicates.MaxBlock + 1
+	bigCountTTL = 2 * time.Minute
+	// maxBigCounts bounds the cache of large counts.
+	maxBigCounts = 100_000
 	// modelTTL is how long the stored model is reused before it is read
 	// again (another server's scan may have saved a new one).
 	modelTTL = 30 * time.Second
@@ -72,6 +80,13 @@ type Detector struct {
 	modelAt time.Time
 	users   int
 	usersAt time.Time
+	// big caches the counts of keys held by countLimit users or more.
+	big map[uint64]bigCount
+}
+
+type bigCount struct {
+	n  int
+	at time.Time
 }
 
 // New returns a detector over db.
@@ -196,26 +211,35 @@ func (d *Detector) Evaluate(ctx context.Context, ids []int64) error {
 	for _, p := range profiles {
 		byID[p.ID] = p
 	}
+	// Every user's keys first, in one transaction: a user is then compared
+	// with the others of the batch too.
+	keys := make(map[int64][]uint64, len(ids))
 	for _, id := range ids {
-		if err := d.evaluateOne(ctx, id, byID[id], s.Duplicates); err != nil {
+		keys[id] = nil
+		if p := byID[id]; p != nil {
+			keys[id] = duplicates.Keys(p)
+		}
+	}
+	if err := d.DB.SetDuplicateKeysMany(ctx, keys); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := d.evaluateOne(ctx, id, byID[id], keys[id], s.Duplicates); err != nil {
 			return fmt.Errorf("evaluate user %d: %w", id, err)
 		}
 	}
 	return nil
 }
 
-func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Profile, s mergedesk.DuplicateSettings) error {
+// evaluateOne replaces the open suggestions of user id, whose keys (of
+// profile p, nil when not an active end user) are stored.
+func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Profile, keys []uint64, s mergedesk.DuplicateSettings) error {
 	before, err := d.DB.OpenDuplicatePairs(ctx, []int64{id})
 	if err != nil {
 		return err
 	}
-	var keys []uint64
 	var pairs []mergedesk.DuplicateSuggestion
 	if p != nil {
-		keys = duplicates.Keys(p)
-		if err := d.DB.SetDuplicateKeys(ctx, id, keys); err != nil {
-			return err
-		}
 		scored, err := d.compare(ctx, p, keys, s.UserFields)
 		if err != nil {
 			return err
@@ -229,8 +253,9 @@ func (d *Detector) evaluateOne(ctx context.Context, id int64, p *duplicates.Prof
 		if err := d.direct(ctx, pairs); err != nil {
 			return err
 		}
-	} else if err := d.DB.SetDuplicateKeys(ctx, id, nil); err != nil {
-		return err
+	}
+	if len(before) == 0 && len(pairs) == 0 {
+		return nil // nothing to write, no group to change (most new users)
 	}
 	if err := d.DB.ReplaceUserDuplicates(ctx, id, pairs); err != nil {
 		return err
@@ -252,8 +277,21 @@ type scored struct {
 }
 
 // compare scores p against the users sharing one of its keys, best first.
+// Candidates come only from keys held by at most duplicates.MaxBlock users, as
+// in a full scan: a larger block (a common surname) counts for rarity, and its
+// pairs meet through their narrower keys.
 func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []uint64, fields []string) ([]scored, error) {
-	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, keys, MaxCandidatesPerKey)
+	counts, err := d.keyCounts(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	narrow := make([]uint64, 0, len(keys))
+	for _, k := range keys {
+		if counts[k] <= duplicates.MaxBlock {
+			narrow = append(narrow, k)
+		}
+	}
+	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, narrow, MaxCandidatesPerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +302,7 @@ func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []ui
 	if err != nil || len(others) == 0 {
 		return nil, err
 	}
-	st, err := d.stats(ctx, p, others)
+	st, err := d.stats(ctx, counts)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +323,66 @@ func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []ui
 	return out, nil
 }
 
+// keyCounts returns how many users hold each of keys: counted up to
+// countLimit, and beyond it from a cache refreshed every bigCountTTL.
+func (d *Detector) keyCounts(ctx context.Context, keys []uint64) (map[uint64]int, error) {
+	counts, err := d.DB.DuplicateKeyCountsUpTo(ctx, keys, countLimit)
+	if err != nil {
+		return nil, err
+	}
+	var missing, stale []uint64
+	now := time.Now()
+	d.mu.Lock()
+	for k, n := range counts {
+		if n < countLimit {
+			continue
+		}
+		c, ok := d.big[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case now.Sub(c.at) >= bigCountTTL:
+			// Served stale and refreshed in the background, once: a
+			// common surname's count takes a while to walk.
+			counts[k] = c.n
+			d.big[k] = bigCount{n: c.n, at: now}
+			stale = append(stale, k)
+		default:
+			counts[k] = c.n
+		}
+	}
+	d.mu.Unlock()
+	if len(stale) > 0 {
+		go d.countBig(context.WithoutCancel(ctx), stale, nil)
+	}
+	if len(missing) == 0 {
+		return counts, nil
+	}
+	return counts, d.countBig(ctx, missing, counts)
+}
+
+// countBig counts keys in full, caches the counts and, when into is not
+// nil, sets them there.
+func (d *Detector) countBig(ctx context.Context, keys []uint64, into map[uint64]int) error {
+	full, err := d.DB.DuplicateKeyCounts(ctx, keys)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.big == nil || len(d.big) >= maxBigCounts {
+		d.big = map[uint64]bigCount{}
+	}
+	for _, k := range keys {
+		if into != nil {
+			into[k] = full[k]
+		}
+		d.big[k] = bigCount{n: full[k], at: now}
+	}
+	return nil
+}
+
 // keyStats is duplicates.Stats over the keys of one comparison.
 type keyStats struct {
 	users  int
@@ -297,19 +395,27 @@ func (s keyStats) Users() int { return s.users }
 // are stored.
 func (s keyStats) Count(k uint64) int { return max(s.counts[k], 1) }
 
-func (d *Detector) stats(ctx context.Context, p *duplicates.Profile, others []*duplicates.Profile) (duplicates.Stats, error) {
-	keys := duplicates.Keys(p)
-	for _, o := range others {
-		keys = append(keys, duplicates.Keys(o)...)
-	}
-	counts, err := d.DB.DuplicateKeyCounts(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
+// stats are the counts of the keys of the profile asking: a level's rarity is
+// that of a value both profiles share, so one of its keys.
+func (d *Detector) stats(ctx context.Context, counts map[uint64]int) (duplicates.Stats, error) {
 	d.mu.Lock()
 	users, fresh := d.users, time.Since(d.usersAt) < statsTTL
+	if !fresh && users > 0 {
+		// Counting a million users takes a while: one caller refreshes in
+		// the background, everyone meanwhile uses the count it had.
+		d.usersAt = time.Now()
+		go func() {
+			if n, err := d.DB.CountActiveEndUsers(context.WithoutCancel(ctx)); err == nil {
+				d.mu.Lock()
+				d.users = n
+				d.mu.Unlock()
+			}
+		}()
+		fresh = true
+	}
 	d.mu.Unlock()
 	if !fresh {
+		var err error
 		if users, err = d.DB.CountActiveEndUsers(ctx); err != nil {
 			return nil, err
 		}

@@ -25,9 +25,11 @@ type Store interface {
 	// Blocking keys and their counts.
 	CountActiveEndUsers(ctx context.Context) (int, error)
 	DuplicateKeyCounts(ctx context.Context, keys []uint64) (map[uint64]int, error)
+	DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit int) (map[uint64]int, error)
 	DuplicateCandidates(ctx context.Context, userID int64, keys []uint64, perKey int) ([]int64, error)
 	SetDuplicateKeys(ctx context.Context, userID int64, keys []uint64) error
-	ReplaceDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) error
+	SetDuplicateKeysMany(ctx context.Context, keys map[int64][]uint64) error
+	SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) (int, error)
 
 	// The queue of users to re-evaluate (rule D8).
 	ClaimDuplicateQueue(ctx context.Context, n int) ([]int64, error)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -324,6 +325,39 @@ func (db *DB) DuplicateKeyCounts(ctx context.Context, keys []uint64) (map[uint64
 	return out, rows.Err()
 }
 
+// DuplicateKeyCountsUpTo returns how many users hold each of keys, counting at
+// most limit per key (a key at limit is held by limit users or more): a live
+// lookup reads a common surname's count without walking its whole block.
+func (db *DB) DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit int) (map[uint64]int, error) {
+	keys = dedupeKeys(keys)
+	out := make(map[uint64]int, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	parts := make([]string, len(keys))
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		// The limit is written in: SQLite re-prepares a statement on every
+		// run when a bound LIMIT changes.
+		parts[i] = "SELECT CAST(? AS BIGINT), (SELECT COUNT(*) FROM (SELECT 1 FROM duplicate_keys WHERE key_hash = ? LIMIT " + strconv.Itoa(max(limit, 0)) + ") x)"
+		args = append(args, int64(k), int64(k))
+	}
+	rows, err := db.r().query(ctx, strings.Join(parts, " UNION ALL "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate key counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[uint64(k)] = n
+	}
+	return out, rows.Err()
+}
+
 // DuplicateCandidates returns the users other than userID that share one of
 // keys, at most perKey per key (the newest users of a key). The cap keeps a
 // live comparison bounded when a key is as common as a frequent surname or a
@@ -336,8 +370,8 @@ func (db *DB) DuplicateCandidates(ctx context.Context, userID int64, keys []uint
 	var parts []string
 	var args []any
 	for _, k := range dedupeKeys(keys) {
-		parts = append(parts, "SELECT x.user_id FROM (SELECT user_id FROM duplicate_keys WHERE key_hash = ? AND user_id <> ? ORDER BY user_id DESC LIMIT ?) x")
-		args = append(args, int64(k), userID, perKey)
+		parts = append(parts, "SELECT x.user_id FROM (SELECT user_id FROM duplicate_keys WHERE key_hash = ? AND user_id <> ? ORDER BY user_id DESC LIMIT "+strconv.Itoa(max(perKey, 0))+") x")
+		args = append(args, int64(k), userID)
 	}
 	ids, err := scanIDs(db.r().query(ctx, "SELECT DISTINCT user_id FROM ("+strings.Join(parts, " UNION ALL ")+") c ORDER BY user_id", args...))
 	if err != nil {
@@ -373,6 +407,122 @@ func (db *DB) ReplaceDuplicateKeys(ctx context.Context, lo, hi int64, keys map[i
 		}
 		return nil
 	})
+}
+
+// keyDigestMask keeps the low 36 bits of a key for a user's key digest: the
+// sum of 30 keys so masked fits in an int64 on both dialects.
+const keyDigestMask = 1<<36 - 1
+
+// keyDigest is a user's key count and the sum of its masked keys: two sets
+// of keys with the same digest are taken to be the same set.
+type keyDigest struct{ n, sum int64 }
+
+// SyncDuplicateKeys makes keys the keys of every user with an id in [lo, hi]
+// (a user in the range not in keys has none), in one short transaction, and
+// writes only what changed: users whose stored keys have the same digest are
+// left alone, so a scan after the first writes the few users whose keys the
+// live worker has not written already. It returns the users rewritten.
+func (db *DB) SyncDuplicateKeys(ctx context.Context, lo, hi int64, keys map[int64][]uint64) (int, error) {
+	written := 0
+	err := db.Update(ctx, func(tx *Tx) error {
+		var err error
+		written, err = syncKeys(ctx, tx, "user_id BETWEEN ? AND ?", []any{lo, hi}, keys)
+		return err
+	})
+	return written, err
+}
+
+// SetDuplicateKeysMany replaces the keys of each user in keys (nil: none) in
+// one transaction, leaving users whose stored keys are the same alone.
+func (db *DB) SetDuplicateKeysMany(ctx context.Context, keys map[int64][]uint64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(keys))
+	for id := range keys {
+		ids = append(ids, id)
+	}
+	in, args := inArgs(ids)
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := syncKeys(ctx, tx, "user_id IN ("+in+")", args, keys)
+		return err
+	})
+}
+
+// syncKeys makes keys the keys of the users matching where (a user matching
+// it who is not in keys has none) and returns how many users it wrote.
+func syncKeys(ctx context.Context, tx *Tx, where string, whereArgs []any, keys map[int64][]uint64) (int, error) {
+	written := 0
+	err := func() error {
+		rows, err := tx.query(ctx, "SELECT user_id, COUNT(*), SUM(key_hash & ?) FROM duplicate_keys WHERE "+where+" GROUP BY user_id",
+			append([]any{int64(keyDigestMask)}, whereArgs...)...)
+		if err != nil {
+			return fmt.Errorf("sync duplicate keys: %w", err)
+		}
+		stored := map[int64]keyDigest{}
+		for rows.Next() {
+			var uid int64
+			var d keyDigest
+			if err := rows.Scan(&uid, &d.n, &d.sum); err != nil {
+				rows.Close()
+				return err
+			}
+			stored[uid] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var drop []int64
+		type row struct {
+			key uint64
+			uid int64
+		}
+		var add []row
+		for uid, ks := range keys {
+			ks = dedupeKeys(ks)
+			d := keyDigest{n: int64(len(ks))}
+			for _, k := range ks {
+				d.sum += int64(k & keyDigestMask)
+			}
+			old, ok := stored[uid]
+			delete(stored, uid)
+			if ok && old == d {
+				continue
+			}
+			if ok {
+				drop = append(drop, uid)
+			}
+			written++
+			for _, k := range ks {
+				add = append(add, row{k, uid})
+			}
+		}
+		for uid := range stored { // no longer an active end user
+			drop = append(drop, uid)
+		}
+		for c := range chunks(len(drop), 500) {
+			in, args := inArgs(drop[c.lo:c.hi])
+			if _, err := tx.exec(ctx, "DELETE FROM duplicate_keys WHERE user_id IN ("+in+")", args...); err != nil {
+				return fmt.Errorf("sync duplicate keys: %w", err)
+			}
+		}
+		// In key order, so the key index is written page after page.
+		slices.SortFunc(add, func(a, b row) int { return cmp.Or(cmp.Compare(int64(a.key), int64(b.key)), cmp.Compare(a.uid, b.uid)) })
+		args := make([]any, 0, 2*min(len(add), 2000))
+		for c := range chunks(len(add), 2000) {
+			args = args[:0]
+			for _, r := range add[c.lo:c.hi] {
+				args = append(args, int64(r.key), r.uid)
+			}
+			q := "INSERT INTO duplicate_keys (key_hash, user_id) VALUES " + tx.db.dialect.values(c.hi-c.lo, 2) + " ON CONFLICT DO NOTHING"
+			if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("sync duplicate keys: %w", err)
+			}
+		}
+		return nil
+	}()
+	return written, err
 }
 
 func keyInts(keys []uint64) []int64 {
@@ -614,21 +764,28 @@ func scanPairs(rows *sql.Rows) ([][2]int64, error) {
 // SetDuplicateGroups sets the group of the open suggestions of each user in
 // groups (user id → group id, rule D9), a few hundred groups per transaction.
 func (db *DB) SetDuplicateGroups(ctx context.Context, groups map[int64]int64) error {
-	members := map[int64][]int64{}
-	for u, g := range groups {
-		members[g] = append(members[g], u)
+	users := make([]int64, 0, len(groups))
+	for u := range groups {
+		users = append(users, u)
 	}
-	gids := make([]int64, 0, len(members))
-	for g := range members {
-		gids = append(gids, g)
-	}
-	slices.Sort(gids)
-	for c := range chunks(len(gids), 200) {
+	slices.Sort(users)
+	// Set-based: each statement joins the open suggestions to 500 (user,
+	// group) rows; each transaction runs a few of them.
+	const rows, perTx = 500, 20
+	for t := range chunks(len(users), rows*perTx) {
 		err := db.Update(ctx, func(tx *Tx) error {
-			for _, g := range gids[c.lo:c.hi] {
-				in, args := inArgs(members[g])
-				if _, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET group_id = ? WHERE status = 'open' AND group_id <> ? AND user_a IN ("+in+")",
-					append([]any{g, g}, args...)...); err != nil {
+			for c := range chunks(t.hi-t.lo, rows) {
+				part := users[t.lo+c.lo : t.lo+c.hi]
+				vals := make([]string, len(part))
+				args := make([]any, 0, 2*len(part))
+				for i, u := range part {
+					vals[i] = "(CAST(? AS BIGINT), CAST(? AS BIGINT))"
+					args = append(args, u, groups[u])
+				}
+				q := `UPDATE duplicate_suggestions SET group_id = v.column2 FROM (VALUES ` + strings.Join(vals, ", ") + `) AS v
+					WHERE duplicate_suggestions.user_a = v.column1 AND duplicate_suggestions.status = 'open'
+					AND duplicate_suggestions.group_id <> v.column2`
+				if _, err := tx.exec(ctx, q, args...); err != nil {
 					return err
 				}
 			}
