@@ -254,8 +254,9 @@ func compareEmails(a, b *prepared, explain bool) outcome {
 				}
 			case similarAddress(ma, mb):
 				l = 2
-				if ma.letters == mb.letters && digitsOf(ma.local) != digitsOf(mb.local) && nameDerived(ma, a, b) {
-					// lfoster16 and lfoster67: two people of one name
+				if ma.letters == mb.letters && digitsOf(ma.local) != digitsOf(mb.local) {
+					// lfoster16 and lfoster67: the same letters with other
+					// numbers are two people of one name as often as not
 					l = 4
 				}
 			case ma.domain == mb.domain && !freeMail[ma.domain]:
@@ -382,21 +383,22 @@ func compareHandles(a, b *prepared, explain bool) outcome {
 	}
 	for _, x := range [2][2]*prepared{{a, b}, {b, a}} {
 		p, o := x[0], x[1]
-		for i, h := range p.handles {
-			raw := p.p.Handles[i].Value
+		for _, h := range p.handles {
+			raw := "@" + strings.TrimPrefix(h.raw, "@")
 			for _, oh := range o.handles {
-				if h == oh {
-					set(0, "@"+strings.TrimPrefix(raw, "@")+" is also a handle of "+o.p.Name)
+				if h.alnum == oh.alnum {
+					set(0, raw+" is also a handle of "+o.p.Name)
 				}
 			}
 			for _, m := range o.mail {
-				if h == m.letters {
-					set(1, "@"+strings.TrimPrefix(raw, "@")+" matches "+m.addr)
+				if h.alnum == m.alnum {
+					set(1, raw+" matches "+m.addr)
 				}
 			}
-			if len(o.tokens) > 0 {
-				if l := spellsName(h, o); l >= 0 && l <= 1 {
-					set(2, "@"+strings.TrimPrefix(raw, "@")+" spells "+o.p.Name)
+			if len(o.tokens) > 0 && digitsOf(h.alnum) == "" {
+				// a handle with numbers in it names one account, not a person
+				if l := spellsName(h.letters, o); l >= 0 && l <= 1 {
+					set(2, raw+" spells "+o.p.Name)
 				}
 			}
 		}

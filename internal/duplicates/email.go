@@ -29,6 +29,8 @@ type mailbox struct {
 	// letters is the local part without digits and separators ("maria.souza+x" →
 	// "mariasouza"), the form that is compared with names and handles.
 	letters string
+	// alnum is the local part's letters and digits, without separators.
+	alnum string
 }
 
 // parseMailbox applies provider rules: case, +tags, Gmail's dots and googlemail.com.
@@ -48,7 +50,7 @@ func parseMailbox(addr string) (mailbox, bool) {
 	if domain == "gmail.com" {
 		local = strings.ReplaceAll(local, ".", "")
 	}
-	return mailbox{addr: addr, canon: local + "@" + domain, local: local, domain: domain, letters: lettersOf(local)}, true
+	return mailbox{addr: addr, canon: local + "@" + domain, local: local, domain: domain, letters: lettersOf(local), alnum: alnumOf(local)}, true
 }
 
 // lettersOf keeps the letters of s (folded).
@@ -72,4 +74,15 @@ func spellings(given, family string) (full, initial []string) {
 	full = []string{given + family, family + given}
 	initial = []string{given[:1] + family, family + given[:1], given + family[:1]}
 	return full, initial
+}
+
+// alnumOf keeps the letters and digits of s (folded).
+func alnumOf(s string) string {
+	var b strings.Builder
+	for _, r := range fold(s) {
+		if r != ' ' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -53,12 +53,14 @@ func (x *prepared) keys() []uint64 {
 		if len(m.letters) >= 4 {
 			add("l", m.letters)
 		}
+		add("a", m.alnum)
 		if !freeMail[m.domain] {
 			add("dom", m.domain)
 		}
 	}
 	for _, h := range x.handles {
-		add("l", h)
+		add("l", h.letters)
+		add("a", h.alnum)
 	}
 	for _, ph := range x.phones {
 		add("p", ph.trailing())

@@ -16,7 +16,7 @@ type prepared struct {
 	single        bool
 	mail          []mailbox
 	phones        []phoneNumber
-	handles       []string // folded letters of each handle
+	handles       []handle
 	fields        []fieldValue
 }
 
@@ -49,7 +49,7 @@ func prepare(p *Profile) *prepared {
 	}
 	for _, h := range p.Handles {
 		if l := lettersOf(h.Value); len(l) >= 3 {
-			x.handles = append(x.handles, l)
+			x.handles = append(x.handles, handle{raw: h.Value, letters: l, alnum: alnumOf(h.Value)})
 		}
 	}
 	for _, v := range p.Fields {
@@ -83,4 +83,11 @@ func (x *prepared) field(i int) fieldValue {
 		return x.fields[i]
 	}
 	return fieldValue{date: noDate}
+}
+
+// handle is a social or messaging handle taken apart: its letters (compared
+// with names) and its letters and digits (compared with handles and local
+// parts: @fatimagarcia12366 is not fatima.garcia.78@…).
+type handle struct {
+	raw, letters, alnum string
 }
