@@ -43,8 +43,8 @@ func TestDuplicateQuality(t *testing.T) {
 	if q.Precision < 0.95 {
 		t.Errorf("precision %.4f at the default min_score, want ≥ 0.95", q.Precision)
 	}
-	if q.Recall < 0.60 {
-		t.Errorf("recall %.4f at the default min_score fell below the 0.60 this model reached", q.Recall)
+	if q.Recall < 0.61 {
+		t.Errorf("recall %.4f at the default min_score fell below the 0.61 this model reached", q.Recall)
 	}
 }
 
