@@ -1,6 +1,7 @@
 package mergedesk
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +54,16 @@ func (s *DuplicateSuggestion) Other(id int64) int64 {
 		return s.UserIDs[1]
 	}
 	return s.UserIDs[0]
+}
+
+// SuggestionUsers returns the users of pairs, sorted, each once.
+func SuggestionUsers(pairs []DuplicateSuggestion) []int64 {
+	ids := make([]int64, 0, 2*len(pairs))
+	for _, p := range pairs {
+		ids = append(ids, p.UserIDs[0], p.UserIDs[1])
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // SuggestionFilter selects stored suggestions (GET /duplicate_suggestions).

@@ -269,9 +269,9 @@ func (l *Labelled) MeasureGroups(pairs []ScoredPair, min float64) Quality {
 	return q
 }
 
-// transitiveQuality measures suggestions at min plus the pairs A~C that some B
-// links with s(A,B)·s(B,C) ≥ min (a lower bound on A≡C).
-func (l *Labelled) transitiveQuality(pairs []ScoredPair, min float64) Quality {
+// transitiveQuality measures suggestions at threshold plus the pairs A~C that
+// some B links with s(A,B)·s(B,C) ≥ threshold (a lower bound on A≡C).
+func (l *Labelled) transitiveQuality(pairs []ScoredPair, threshold float64) Quality {
 	adj := map[int]map[int]float64{}
 	add := func(a, b int, s float64) {
 		if adj[a] == nil {
@@ -281,16 +281,16 @@ func (l *Labelled) transitiveQuality(pairs []ScoredPair, min float64) Quality {
 	}
 	best := map[[2]int]float64{}
 	for _, p := range pairs {
-		if p.Score >= min {
+		if p.Score >= threshold {
 			add(p.A, p.B, p.Score)
 			add(p.B, p.A, p.Score)
 		}
-		best[[2]int{mn(p.A, p.B), mx(p.A, p.B)}] = p.Score
+		best[[2]int{min(p.A, p.B), max(p.A, p.B)}] = p.Score
 	}
-	for b, ns := range adj {
+	for _, ns := range adj {
 		for a, sa := range ns {
 			for c, sc := range ns {
-				if a < c && sa*sc >= min {
+				if a < c && sa*sc >= threshold {
 					k := [2]int{a, c}
 					if sa*sc > best[k] {
 						best[k] = sa * sc
@@ -298,14 +298,10 @@ func (l *Labelled) transitiveQuality(pairs []ScoredPair, min float64) Quality {
 				}
 			}
 		}
-		_ = b
 	}
 	var out []ScoredPair
 	for k, s := range best {
 		out = append(out, ScoredPair{A: k[0], B: k[1], Score: s})
 	}
-	return l.Measure(out, min)
+	return l.Measure(out, threshold)
 }
-
-func mn(a, b int) int { return min(a, b) }
-func mx(a, b int) int { return max(a, b) }

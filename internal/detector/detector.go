@@ -30,12 +30,6 @@ const (
 	PollInterval = 200 * time.Millisecond
 	// claimBatch is how many queued users the worker takes at a time.
 	claimBatch = 50
-	// MaxCandidatesPerKey caps how many users one blocking key brings into a
-	// live comparison. A block as large as a common surname or a shared
-	// company domain would make every change of one of its users compare it
-	// with thousands, and D8 asks for 2 seconds; agreement on such a common
-	// key is weak evidence anyway (D4). The full scan compares whole blocks.
-	MaxCandidatesPerKey = 200
 	// maxCandidates caps the candidates of one live comparison in all.
 	maxCandidates = 2000
 	// maxForUser is the most candidates GET /users/{id}/duplicates returns.
@@ -291,7 +285,7 @@ func (d *Detector) compare(ctx context.Context, p *duplicates.Profile, keys []ui
 			narrow = append(narrow, k)
 		}
 	}
-	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, narrow, MaxCandidatesPerKey)
+	cands, err := d.DB.DuplicateCandidates(ctx, p.ID, narrow, duplicates.MaxBlock)
 	if err != nil {
 		return nil, err
 	}
@@ -463,12 +457,7 @@ func (d *Detector) direct(ctx context.Context, pairs []mergedesk.DuplicateSugges
 	if len(pairs) == 0 {
 		return nil
 	}
-	var ids []int64
-	for _, p := range pairs {
-		ids = append(ids, p.UserIDs[0], p.UserIDs[1])
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids := mergedesk.SuggestionUsers(pairs)
 	facts := map[int64]mergedesk.DuplicateFacts{}
 	for lo := 0; lo < len(ids); lo += 1000 {
 		f, err := d.DB.DuplicateFacts(ctx, ids[lo:min(lo+1000, len(ids))])

@@ -310,6 +310,11 @@ func (db *DB) DuplicateKeyCounts(ctx context.Context, keys []uint64) (map[uint64
 	}
 	in, args := inArgs(keyInts(keys))
 	rows, err := db.r().query(ctx, "SELECT key_hash, COUNT(*) FROM duplicate_keys WHERE key_hash IN ("+in+") GROUP BY key_hash", args...)
+	return keyCounts(rows, err, out)
+}
+
+// keyCounts reads (key, count) rows into out.
+func keyCounts(rows *sql.Rows, err error, out map[uint64]int) (map[uint64]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duplicate key counts: %w", err)
 	}
@@ -343,19 +348,7 @@ func (db *DB) DuplicateKeyCountsUpTo(ctx context.Context, keys []uint64, limit i
 		args = append(args, int64(k), int64(k))
 	}
 	rows, err := db.r().query(ctx, strings.Join(parts, " UNION ALL "), args...)
-	if err != nil {
-		return nil, fmt.Errorf("duplicate key counts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k int64
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[uint64(k)] = n
-	}
-	return out, rows.Err()
+	return keyCounts(rows, err, out)
 }
 
 // DuplicateCandidates returns the users other than userID that share one of
@@ -655,12 +648,7 @@ func upsertSuggestions(ctx context.Context, tx *Tx, gen int64, pairs []mergedesk
 	if len(pairs) == 0 {
 		return nil
 	}
-	var ids []int64
-	for _, p := range pairs {
-		ids = append(ids, p.UserIDs[0], p.UserIDs[1])
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids := mergedesk.SuggestionUsers(pairs)
 	live := make(map[int64]bool, len(ids))
 	for c := range chunks(len(ids), 1000) {
 		in, args := inArgs(ids[c.lo:c.hi])
@@ -673,19 +661,38 @@ func upsertSuggestions(ctx context.Context, tx *Tx, gen int64, pairs []mergedesk
 		}
 	}
 	now := unix(tx.now)
+	var rows [][]any
+	// One statement may not upsert a pair twice (PostgreSQL refuses): the
+	// last entry of a pair wins, as it would row by row.
+	at := make(map[[2]int64]int, len(pairs))
 	for _, p := range pairs {
 		a, b := min(p.UserIDs[0], p.UserIDs[1]), max(p.UserIDs[0], p.UserIDs[1])
 		if !live[a] || !live[b] {
 			continue
 		}
+		row := []any{a, b, p.Score, encodeJSON(nonNilReasons(p.Reasons)), max(p.GroupID, 0), p.SuggestedTargetID, gen, now, now}
+		if i, ok := at[[2]int64{a, b}]; ok {
+			rows[i] = row
+			continue
+		}
+		at[[2]int64{a, b}] = len(rows)
+		rows = append(rows, row)
+	}
+	// Multi-row upserts, 500 pairs (4,500 parameters) each.
+	for c := range chunks(len(rows), 500) {
+		var args []any
+		values := make([]string, 0, c.hi-c.lo)
+		for _, r := range rows[c.lo:c.hi] {
+			values = append(values, "(?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)")
+			args = append(args, r...)
+		}
 		if _, err := tx.exec(ctx, `INSERT INTO duplicate_suggestions (user_a, user_b, score, reasons, group_id, status,
-			suggested_target_id, gen, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)
+			suggested_target_id, gen, created_at, updated_at) VALUES `+strings.Join(values, ", ")+`
 			ON CONFLICT (user_a, user_b) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
 			suggested_target_id = excluded.suggested_target_id, gen = excluded.gen, updated_at = excluded.updated_at,
 			group_id = CASE WHEN duplicate_suggestions.group_id = 0 THEN excluded.group_id ELSE duplicate_suggestions.group_id END
-			WHERE duplicate_suggestions.status = 'open'`,
-			a, b, p.Score, encodeJSON(nonNilReasons(p.Reasons)), max(p.GroupID, 0), p.SuggestedTargetID, gen, now, now); err != nil {
-			return fmt.Errorf("save suggestion %d~%d: %w", a, b, err)
+			WHERE duplicate_suggestions.status = 'open'`, args...); err != nil {
+			return fmt.Errorf("save suggestions: %w", err)
 		}
 	}
 	return nil
@@ -873,26 +880,12 @@ func (db *DB) DuplicateSuggestions(ctx context.Context, f mergedesk.SuggestionFi
 // who and when. Dismissing a dismissed suggestion changes nothing; a merged
 // one gives RecordInvalid on status.
 func (db *DB) DismissDuplicate(ctx context.Context, id, actorID int64) (*mergedesk.DuplicateSuggestion, error) {
-	var out *mergedesk.DuplicateSuggestion
-	err := db.Update(ctx, func(tx *Tx) error {
-		s, err := suggestionByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		switch s.Status {
-		case mergedesk.SuggestionMerged:
-			return mergedesk.Invalid("status", mergedesk.CodeInvalid, "Suggestion %d was merged", id)
-		case mergedesk.SuggestionOpen:
-			now := unix(tx.now)
-			if _, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET status = 'dismissed', dismissed_by_id = ?, dismissed_at = ?, updated_at = ? WHERE id = ?",
-				actorID, now, now, id); err != nil {
-				return err
-			}
-		}
-		out, err = suggestionByID(ctx, tx, id)
+	return db.changeSuggestion(ctx, id, mergedesk.SuggestionOpen, func(tx *Tx, _ *mergedesk.DuplicateSuggestion) error {
+		now := unix(tx.now)
+		_, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET status = 'dismissed', dismissed_by_id = ?, dismissed_at = ?, updated_at = ? WHERE id = ?",
+			actorID, now, now, id)
 		return err
 	})
-	return out, err
 }
 
 // RestoreDuplicate undoes a dismissal: the suggestion is open again and both
@@ -900,6 +893,23 @@ func (db *DB) DismissDuplicate(ctx context.Context, id, actorID int64) (*mergede
 // reaches the threshold). Restoring an open suggestion changes nothing; a
 // merged one gives RecordInvalid on status.
 func (db *DB) RestoreDuplicate(ctx context.Context, id int64) (*mergedesk.DuplicateSuggestion, error) {
+	return db.changeSuggestion(ctx, id, mergedesk.SuggestionDismissed, func(tx *Tx, s *mergedesk.DuplicateSuggestion) error {
+		var gen int64
+		if err := tx.queryRow(ctx, "SELECT gen FROM duplicate_state WHERE id = 1").Scan(&gen); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET status = 'open', dismissed_by_id = NULL, dismissed_at = NULL, gen = ?, updated_at = ? WHERE id = ?",
+			gen, unix(tx.now), id); err != nil {
+			return err
+		}
+		return enqueueDuplicates(ctx, tx, s.UserIDs[0], s.UserIDs[1])
+	})
+}
+
+// changeSuggestion runs change on suggestion id when its status is from, in
+// one transaction, and returns the suggestion as it then is. Any other status
+// changes nothing, except merged, which gives RecordInvalid on status.
+func (db *DB) changeSuggestion(ctx context.Context, id int64, from string, change func(*Tx, *mergedesk.DuplicateSuggestion) error) (*mergedesk.DuplicateSuggestion, error) {
 	var out *mergedesk.DuplicateSuggestion
 	err := db.Update(ctx, func(tx *Tx) error {
 		s, err := suggestionByID(ctx, tx, id)
@@ -909,16 +919,8 @@ func (db *DB) RestoreDuplicate(ctx context.Context, id int64) (*mergedesk.Duplic
 		switch s.Status {
 		case mergedesk.SuggestionMerged:
 			return mergedesk.Invalid("status", mergedesk.CodeInvalid, "Suggestion %d was merged", id)
-		case mergedesk.SuggestionDismissed:
-			var gen int64
-			if err := tx.queryRow(ctx, "SELECT gen FROM duplicate_state WHERE id = 1").Scan(&gen); err != nil {
-				return err
-			}
-			if _, err := tx.exec(ctx, "UPDATE duplicate_suggestions SET status = 'open', dismissed_by_id = NULL, dismissed_at = NULL, gen = ?, updated_at = ? WHERE id = ?",
-				gen, unix(tx.now), id); err != nil {
-				return err
-			}
-			if err := enqueueDuplicates(ctx, tx, s.UserIDs[0], s.UserIDs[1]); err != nil {
+		case from:
+			if err := change(tx, s); err != nil {
 				return err
 			}
 		}
@@ -926,30 +928,6 @@ func (db *DB) RestoreDuplicate(ctx context.Context, id int64) (*mergedesk.Duplic
 		return err
 	})
 	return out, err
-}
-
-// DismissedPartners returns the users whose pair with userID is dismissed.
-func (db *DB) DismissedPartners(ctx context.Context, userID int64) (map[int64]bool, error) {
-	ids, err := scanIDs(db.r().query(ctx, `SELECT user_b FROM duplicate_suggestions WHERE user_a = ? AND status = 'dismissed'
-		UNION SELECT user_a FROM duplicate_suggestions WHERE user_b = ? AND status = 'dismissed'`, userID, userID))
-	if err != nil {
-		return nil, fmt.Errorf("dismissed partners of %d: %w", userID, err)
-	}
-	out := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
-}
-
-// MaxUserID is the largest user id there is (a scan's last key range ends there).
-func (db *DB) MaxUserID(ctx context.Context) (int64, error) {
-	var n sql.NullInt64
-	err := db.r().queryRow(ctx, "SELECT MAX(id) FROM users").Scan(&n)
-	if !n.Valid {
-		return 0, err
-	}
-	return n.Int64, err
 }
 
 // DuplicateScores returns every stored pair with its score, whatever its

@@ -109,6 +109,16 @@ func (s *Server) duplicatesOn(r *http.Request) (bool, error) {
 	return st.Duplicates.Enabled, nil
 }
 
+// requireDuplicates is nil when duplicatesOn holds, else the error to answer
+// with: the check's, or 404 while detection is off.
+func (s *Server) requireDuplicates(r *http.Request) error {
+	on, err := s.duplicatesOn(r)
+	if err == nil && !on {
+		err = mergedesk.NotFound()
+	}
+	return err
+}
+
 // duplicatesPanel serves the panel; the profile page loads it after itself so
 // a slow comparison never holds the profile up.
 func (s *Server) duplicatesPanel(w http.ResponseWriter, r *http.Request) error {
@@ -116,12 +126,8 @@ func (s *Server) duplicatesPanel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	on, err := s.duplicatesOn(r)
-	if err != nil {
+	if err := s.requireDuplicates(r); err != nil {
 		return err
-	}
-	if !on {
-		return mergedesk.NotFound()
 	}
 	p, err := s.panel(r, id)
 	if err != nil {

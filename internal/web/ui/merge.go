@@ -526,12 +526,8 @@ func (s *Server) verifiedToDuplicates(w http.ResponseWriter, r *http.Request, id
 			http.Redirect(w, r, "/duplicates", http.StatusSeeOther)
 			return nil
 		}
-		on, err := s.duplicatesOn(r)
-		if err != nil {
+		if err := s.requireDuplicates(r); err != nil {
 			return err
-		}
-		if !on {
-			return mergedesk.NotFound()
 		}
 		gv, err := s.group(ctx, gid)
 		if err != nil {
@@ -549,12 +545,8 @@ func (s *Server) verifiedToDuplicates(w http.ResponseWriter, r *http.Request, id
 		http.Redirect(w, r, fmt.Sprintf("/users/%d?saved=verified", panel), http.StatusSeeOther)
 		return nil
 	}
-	on, err := s.duplicatesOn(r)
-	if err != nil {
+	if err := s.requireDuplicates(r); err != nil {
 		return err
-	}
-	if !on {
-		return mergedesk.NotFound()
 	}
 	p, err := s.panel(r, panel)
 	if err != nil {
