@@ -2,7 +2,9 @@ package duplicates
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mergedesk/mergedesk/internal/identity"
 )
@@ -27,6 +29,7 @@ const (
 	cFamily
 	cEmail
 	cEmailName
+	cEmailRest
 	cPhone
 	cHandle
 	cOrg
@@ -46,6 +49,9 @@ var comparators = []comparator{
 	cEmailName: {name: "email_name", field: "email", tf: -1,
 		codes: []string{"local_part_spells_name", "local_part_spells_initial_and_name", "local_part_resembles_name", "local_part_unrelated"},
 		m:     []float64{0.35, 0.15, 0.10, 0.40}, u: []float64{0.001, 0.002, 0.005, 0.992}},
+	cEmailRest: {name: "email_name_rest", field: "email", tf: -1,
+		codes: []string{"local_part_spells_rest_of_name", "local_part_has_initial_of_rest", "local_part_says_nothing_more"},
+		m:     []float64{0.25, 0.25, 0.50}, u: []float64{0.01, 0.05, 0.94}},
 	cPhone: {name: "phone", field: "phone", tf: -1,
 		codes: []string{"same_national_number", "same_trailing_digits", "different_phone"},
 		m:     []float64{0.15, 0.05, 0.80}, u: []float64{1e-7, 1e-6, 0.999999}},
@@ -60,12 +66,13 @@ var comparators = []comparator{
 // fieldComparator is the comparator of the i-th compared user field.
 func fieldComparator(key string) comparator {
 	return comparator{name: "user_fields." + key, field: "user_fields." + key, tf: 0,
-		codes: []string{"same_value", "value_typo", "value_similar", "value_resembles", "different_value"},
-		m:     []float64{0.70, 0.10, 0.05, 0.05, 0.10}, u: []float64{0.01, 0.005, 0.01, 0.02, 0.955}}
+		codes: []string{"same_value", "value_typo", "value_scrambled", "value_similar", "value_resembles", "different_value"},
+		m:     []float64{0.70, 0.10, 0.03, 0.05, 0.04, 0.08}, u: []float64{0.01, 0.005, 0.001, 0.005, 0.02, 0.959}}
 }
 
-// dateCodes replace the codes of a user field whose values are dates.
-var dateCodes = []string{"same_date", "date_typo", "date_near_typo", "date_within_a_year", "different_date"}
+// dateCodes replace the codes of a user field whose values are dates, level
+// for level.
+var dateCodes = []string{"same_date", "date_typo", "date_near", "date_year_off", "date_within_a_year", "different_date"}
 
 // outcome is the level one comparator put a pair in.
 type outcome struct {
@@ -85,10 +92,9 @@ var missing = outcome{level: -1}
 func compareAll(a, b *prepared, fields []string, out []outcome, explain bool) {
 	out[cGiven], out[cFamily] = compareNames(a, b, explain)
 	out[cEmail] = compareEmails(a, b, explain)
-	out[cEmailName] = missing
+	out[cEmailName], out[cEmailRest] = missing, missing
 	if out[cEmail].level < 0 || out[cEmail].level > 2 {
-		agree := out[cGiven].level >= 0 && out[cGiven].level < 5 && out[cFamily].level >= 0 && out[cFamily].level < 3
-		out[cEmailName] = compareEmailName(a, b, agree, explain)
+		out[cEmailName], out[cEmailRest] = compareEmailName(a, b, explain)
 	}
 	out[cPhone] = comparePhones(a, b, explain)
 	out[cHandle] = compareHandles(a, b, explain)
@@ -279,31 +285,87 @@ func compareEmails(a, b *prepared, explain bool) outcome {
 	return best
 }
 
-// compareEmailName compares each side's email local parts with the other's name.
-func compareEmailName(a, b *prepared, namesAgree, explain bool) outcome {
-	best := missing
-	var who mailbox
-	var whom *prepared
-	try := func(mails []mailbox, o *prepared) {
-		for _, m := range mails {
-			if l := spellsName(m.letters, o); l >= 0 && (best.level < 0 || l < best.level) {
-				best.level, who, whom = l, m, o
+// compareEmailName compares each side's e-mail local parts with the other's
+// name, counting only what the names themselves do not already say. Where the
+// owner's name shows none of the other's name parts (it is missing, has one
+// part that is not among them, or differs), the local part stands in for it:
+// the first outcome (email_name). Where it shows one of the two parts, the
+// name comparators count that part, and the local part can only add the other
+// one: the second outcome (email_name_rest), whose level shares are measured
+// among such pairs only, so that "harley.g" beside Harley and Harley Gibson
+// counts as an agreeing initial, not as a second agreeing given name. Where it
+// shows both, the local part adds nothing.
+func compareEmailName(a, b *prepared, explain bool) (whole, rest outcome) {
+	whole, rest = missing, missing
+	var wm, rm mailbox
+	var wo, ro *prepared
+	try := func(owner *prepared, o *prepared) {
+		if len(o.tokens) == 0 {
+			return
+		}
+		gk, fk := knownParts(owner, o)
+		for _, m := range owner.mail {
+			switch {
+			case !gk && !fk:
+				if l := spellsName(m.letters, o); l >= 0 && (whole.level < 0 || l < whole.level) {
+					whole.level, wm, wo = l, m, o
+				}
+			case gk != fk:
+				if l := spellsRest(m.letters, o, gk); l >= 0 && (rest.level < 0 || l < rest.level) {
+					rest.level, rm, ro = l, m, o
+				}
 			}
 		}
 	}
-	// A local part stands in for its owner's name where that name is missing or
-	// has one part, or where the two full names disagree: where they agree, a
-	// local part spelling one would count the name twice.
-	if len(b.tokens) > 0 && (len(a.tokens) < 2 || !namesAgree) {
-		try(a.mail, b)
+	try(a, b)
+	try(b, a)
+	if explain {
+		if whole.level >= 0 {
+			whole.desc = wm.addr + " " + [...]string{"spells", "spells the initial and name of", "resembles", "does not spell"}[whole.level] + " " + wo.p.Name
+		}
+		if rest.level >= 0 {
+			rest.desc = rm.addr + " " + [...]string{"spells the rest of", "has the other initial of", "says nothing more about"}[rest.level] + " " + ro.p.Name
+		}
 	}
-	if len(a.tokens) > 0 && (len(b.tokens) < 2 || !namesAgree) {
-		try(b.mail, a)
+	return whole, rest
+}
+
+// knownParts reports whether owner's name shows o's given and family name
+// (the same, a nickname or a typo of it).
+func knownParts(owner, o *prepared) (given, family bool) {
+	if len(o.tokens) < 2 {
+		return len(o.tokens) == 1 && shows(owner, o.given, true), false
 	}
-	if explain && best.level >= 0 {
-		best.desc = who.addr + " " + [...]string{"spells", "spells the initial and name of", "resembles", "does not spell"}[best.level] + " " + whom.p.Name
+	return shows(owner, o.given, true), shows(owner, o.family, false)
+}
+
+func shows(owner *prepared, tok string, given bool) bool {
+	for _, t := range owner.tokens {
+		if tokenLevel(t, tok, given) <= 2 {
+			return true
+		}
 	}
-	return best
+	return false
+}
+
+// spellsRest grades what local (letters only) says about the part of o's
+// two-part name that the owner's name does not show (the family name when
+// givenKnown, else the given name): 0 spells it in full, 1 has its initial
+// where it belongs, 2 nothing more; -1 when o has no second part.
+func spellsRest(local string, o *prepared, givenKnown bool) int8 {
+	if len(local) < 3 || o.single || o.family == "" {
+		return -1
+	}
+	g, f := o.given, o.family
+	switch {
+	case local == g+f || local == f+g, editDistance(local, g+f, 1) <= 1 || editDistance(local, f+g, 1) <= 1:
+		return 0
+	case givenKnown && local == g+f[:1], !givenKnown && (local == g[:1]+f || local == f+g[:1]):
+		return 1
+	case givenKnown && (local == g[:1]+f || local == f+g[:1]), !givenKnown && local == g+f[:1]:
+		return 0 // the unknown part is the one spelled in full
+	}
+	return 2
 }
 
 // spellsName grades how local (letters only) spells o's name: 0 full name,
@@ -445,31 +507,87 @@ func compareField(x, y fieldValue, i int, explain bool) outcome {
 	if x.norm == "" || y.norm == "" {
 		return missing
 	}
-	o := outcome{level: 4, date: x.date != noDate && y.date != noDate, tf: fieldKey(i, x.norm), alt: fieldKey(i, y.norm)}
+	o := outcome{level: 5, date: x.date != noDate && y.date != noDate, tf: fieldKey(i, x.norm), alt: fieldKey(i, y.norm)}
 	switch {
 	case x.norm == y.norm:
 		o.level = 0
-	case x.date != noDate && y.date != noDate:
-		switch d := x.date - y.date; {
-		case editDistance(x.norm, y.norm, 1) <= 1 || sameDaySwapped(x.norm, y.norm):
-			o.level = 1
-		case editDistance(x.norm, y.norm, 2) <= 2 && d >= -400 && d <= 400:
-			o.level = 2
-		case d >= -400 && d <= 400 || editDistance(x.norm, y.norm, 2) <= 2:
-			o.level = 3
-		}
-	case editDistance(x.norm, y.norm, 1) <= 1 || jaroWinkler(x.norm, y.norm) >= 0.94:
-		o.level = 1
-	case jaroWinkler(x.norm, y.norm) >= 0.90:
-		o.level = 2
-	case jaroWinkler(x.norm, y.norm) >= 0.80:
-		o.level = 3
+	case o.date:
+		o.level = dateLevel(x, y)
+	default:
+		o.level = textLevel(x.norm, y.norm)
 	}
 	if explain {
-		rel := [...]string{"=", "≈", "~", "~", "≠"}[o.level]
+		rel := [...]string{"=", "≈", "≈", "~", "~", "≠"}[o.level]
 		o.desc = x.norm + " " + rel + " " + y.norm
 	}
 	return o
+}
+
+// nearDays is how far apart two dates may be and still count as near: a date
+// entered from memory or a form's date picker is often off by days or weeks.
+const nearDays = 40
+
+// dateLevel compares two different dates: 1 a typo (one character, or day
+// and month swapped), 2 near, 3 near but for the year (one year off, or a
+// mistyped century or decade digit: 1981-07-12 and 1991-08-07), 4 within
+// about a year or two characters apart, 5 different.
+func dateLevel(x, y fieldValue) int8 {
+	d := x.date - y.date
+	switch {
+	case editDistance(x.norm, y.norm, 1) <= 1 || sameDaySwapped(x.norm, y.norm):
+		return 1
+	case d >= -nearDays && d <= nearDays:
+		return 2
+	case yearOffNear(x.norm, y.norm):
+		return 3
+	case d >= -400 && d <= 400 || editDistance(x.norm, y.norm, 2) <= 2:
+		return 4
+	}
+	return 5
+}
+
+// yearOffNear reports whether two ISO dates are near once their years are
+// made the same, where the years are one apart (an age turned into a year of
+// birth) or differ in one digit of the century or decade (a slipped key, or a
+// two-digit year read in the wrong century). Other years apart are left to the
+// distance levels.
+func yearOffNear(x, y string) bool {
+	if len(x) != 10 || len(y) != 10 {
+		return false
+	}
+	ya, err1 := strconv.Atoi(x[:4])
+	yb, err2 := strconv.Atoi(y[:4])
+	if err1 != nil || err2 != nil || ya == yb {
+		return false
+	}
+	if ya-yb != 1 && yb-ya != 1 && (x[3] != y[3] || editDistance(x[:3], y[:3], 1) != 1) {
+		return false
+	}
+	t, err1 := time.Parse("2006-01-02", y[:4]+x[4:])
+	u, err2 := time.Parse("2006-01-02", y)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	d := t.Sub(u).Hours() / 24
+	return d >= -nearDays && d <= nearDays
+}
+
+// textLevel compares two different normalised values: 1 a typo, 2 the same
+// letters in another order (Lnndoo, London), 3 similar (two typos), 4
+// resembling, 5 different.
+func textLevel(x, y string) int8 {
+	n := min(len(x), len(y))
+	switch {
+	case editDistance(x, y, 1) <= 1 || jaroWinkler(x, y) >= 0.94:
+		return 1
+	case n >= 4 && letterDistance(x, y) == 0:
+		return 2
+	case n >= 5 && (editDistance(x, y, 2) <= 2 || letterDistance(x, y) <= 2) || jaroWinkler(x, y) >= 0.90:
+		return 3
+	case jaroWinkler(x, y) >= 0.80:
+		return 4
+	}
+	return 5
 }
 
 // sameDaySwapped reports whether two ISO dates differ only by day and month
@@ -479,16 +597,18 @@ func sameDaySwapped(x, y string) bool {
 }
 
 // similarAddress reports whether two addresses differ only by typos: a short
-// local part by one edit, a longer one by two, the domain by two.
+// local part by one edit, a longer one by two, the domain by three; or by
+// letters typed in another order (two letters' worth on either side).
 func similarAddress(a, b mailbox) bool {
 	n := min(len(a.local), len(b.local))
+	domain := a.domain == b.domain || editDistance(a.domain, b.domain, 3) <= 3 || letterDistance(a.domain, b.domain) <= 2
 	switch {
-	case n < 3:
+	case n < 3 || !domain:
 		return false
 	case n < 5:
-		return editDistance(a.local, b.local, 1) <= 1 && (a.domain == b.domain || editDistance(a.domain, b.domain, 3) <= 3)
+		return editDistance(a.local, b.local, 1) <= 1 || letterDistance(a.local, b.local) == 0
 	}
-	return editDistance(a.local, b.local, 2) <= 2 && editDistance(a.domain, b.domain, 3) <= 3
+	return editDistance(a.local, b.local, 2) <= 2 || letterDistance(a.local, b.local) <= 2
 }
 
 // nameDerived reports whether m's local part spells the name of a or b.

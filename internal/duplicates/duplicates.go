@@ -56,5 +56,8 @@ type Result struct {
 // Pair is a scored pair found by a scan, A < B.
 type Pair struct {
 	A, B int64
+	// Via is the profile a chained pair goes through (see Chains); 0 for a
+	// pair scored on its own evidence.
+	Via int64
 	Result
 }
