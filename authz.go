@@ -110,10 +110,18 @@ func CanReadDuplicates(actor *Principal) error { return RequireStaff(actor) }
 func CanChangeDuplicateSettings(actor *Principal) error { return RequireAdmin(actor) }
 
 // CanSeeJob returns RecordNotFound unless actor may see j: its owner and
-// admins. Others are told the job does not exist, as for an unknown id, so a
-// job id is never confirmed to someone who may not read it.
+// admins, and for a duplicate scan everyone who may read duplicates (rule
+// D11): a scan is account-wide work that any agent may have started, so any
+// agent may watch it. Others are told the job does not exist, as for an
+// unknown id, so a job id is never confirmed to someone who may not read it.
 func CanSeeJob(actor *Principal, j *Job) error {
-	if IsAdmin(actor) || IsStaff(actor) && j != nil && j.OwnerID == actor.ID {
+	switch {
+	case IsAdmin(actor):
+		return nil
+	case j == nil:
+	case j.Type == JobDuplicateScan && CanReadDuplicates(actor) == nil:
+		return nil
+	case IsStaff(actor) && j.OwnerID == actor.ID:
 		return nil
 	}
 	return NotFound()

@@ -169,6 +169,7 @@ func TestCanManageCredentials(t *testing.T) {
 func TestCanSeeJob(t *testing.T) {
 	own := &mergedesk.Job{ID: "a", OwnerID: agent.ID}
 	foreign := &mergedesk.Job{ID: "b", OwnerID: otherAg.ID}
+	foreignScan := &mergedesk.Job{ID: "c", Type: mergedesk.JobDuplicateScan, OwnerID: otherAg.ID}
 	cases := []struct {
 		name  string
 		actor *mergedesk.Principal
@@ -180,6 +181,11 @@ func TestCanSeeJob(t *testing.T) {
 		{"ErrAgentForeign", agent, foreign, false},
 		{"ErrEndUserOwnID", &mergedesk.Principal{ID: agent.ID, Role: mergedesk.RoleEndUser}, own, false},
 		{"ErrNil", nobody, own, false},
+		// A duplicate scan is everyone's who may read duplicates (rule D11).
+		{"AgentForeignScan", agent, foreignScan, true},
+		{"AdminForeignScan", admin, foreignScan, true},
+		{"ErrEndUserScan", &mergedesk.Principal{ID: 99, Role: mergedesk.RoleEndUser}, foreignScan, false},
+		{"ErrNilScan", nobody, foreignScan, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

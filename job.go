@@ -13,6 +13,11 @@ const (
 	JobFailed    = "failed"
 )
 
+// JobDuplicateScan is the job type of a full duplicate scan (POST
+// /duplicate_scans, rule D10): account-wide work with no items, of which at
+// most one is queued or running.
+const JobDuplicateScan = "duplicate_scan"
+
 // Job is a background bulk operation (Zendesk's job_status).
 type Job struct {
 	ID        string

@@ -22,7 +22,7 @@ import (
 )
 
 // JobScan is the job type of a full scan (POST /duplicate_scans).
-const JobScan = "duplicate_scan"
+const JobScan = mergedesk.JobDuplicateScan
 
 const (
 	// PollInterval is how often the live worker looks at the queue when

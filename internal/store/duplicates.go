@@ -34,12 +34,8 @@ func enqueueDuplicates(ctx context.Context, tx *Tx, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	s, err := tx.db.Settings(ctx)
-	if err != nil {
+	if on, err := detectionOn(ctx, tx); err != nil || !on {
 		return err
-	}
-	if !s.Duplicates.Enabled {
-		return nil
 	}
 	now := unix(tx.now)
 	for c := range chunks(len(ids), 500) {
@@ -55,6 +51,34 @@ func enqueueDuplicates(ctx context.Context, tx *Tx, ids ...int64) error {
 		}
 	}
 	return nil
+}
+
+// enqueueOrganizationMembers queues the active end users who are members of
+// organization orgID, in one statement whatever their number: a change of its
+// domain_names changes the evidence of each of them (rule D8). Like
+// enqueueDuplicates, it does nothing while detection is off.
+func enqueueOrganizationMembers(ctx context.Context, tx *Tx, orgID int64) error {
+	if on, err := detectionOn(ctx, tx); err != nil || !on {
+		return err
+	}
+	_, err := tx.exec(ctx, `INSERT INTO duplicate_queue (user_id, queued_at)
+		SELECT m.user_id, ? FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.organization_id = ? AND u.active = TRUE AND u.role = 'end-user'
+		ON CONFLICT (user_id) DO NOTHING`, unix(tx.now), orgID)
+	if err != nil {
+		return fmt.Errorf("enqueue members of organization %d: %w", orgID, err)
+	}
+	return nil
+}
+
+// detectionOn reports whether duplicate detection is on (duplicates.enabled),
+// from the store's settings cache.
+func detectionOn(ctx context.Context, tx *Tx) (bool, error) {
+	s, err := tx.db.Settings(ctx)
+	if err != nil {
+		return false, err
+	}
+	return s.Duplicates.Enabled, nil
 }
 
 // dropDuplicates removes at once what detection holds about a user who is

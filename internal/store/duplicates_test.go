@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -344,6 +345,103 @@ func TestDuplicateMergeRecord(t *testing.T) {
 		}
 		if rec.DuplicateSuggestionID != nil || rec.DuplicateScore != nil {
 			t.Errorf("merge without a suggestion = %+v", rec)
+		}
+	})
+}
+
+// TestDuplicateQueueOnOrganizationDomains: an organization's domain_names are
+// evidence of each member's (rule D3), so changing them queues its active end
+// users, in the transaction of the change (rule D8); a write that leaves them
+// as they were, agents and non-members are not queued.
+func TestDuplicateQueueOnOrganizationDomains(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		name := "Acme"
+		org, err := db.CreateOrganization(ctx, mergedesk.OrganizationWrite{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := mustUser(t, db, mergedesk.NewUser{Name: "Ana Acme", OrganizationID: &org.ID})
+		b := mustUser(t, db, mergedesk.NewUser{Name: "Bo Acme", OrganizationID: &org.ID})
+		mustUser(t, db, mergedesk.NewUser{Name: "Al Agent", Role: mergedesk.RoleAgent, Email: "al@acme.example", OrganizationID: &org.ID})
+		mustUser(t, db, mergedesk.NewUser{Name: "Nora Nonmember"})
+		gone := mustUser(t, db, mergedesk.NewUser{Name: "Del Acme", OrganizationID: &org.ID})
+		if _, err := db.DeleteUser(ctx, gone.ID, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, db)
+
+		update := func(w mergedesk.OrganizationWrite) {
+			t.Helper()
+			if _, err := db.UpdateOrganization(ctx, org.ID, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		domains := []string{"acme.example"}
+		update(mergedesk.OrganizationWrite{DomainNames: &domains})
+		if got, want := drain(t, db), []int64{a.ID, b.ID}; !slices.Equal(got, want) {
+			t.Errorf("queue after domain_names change = %v, want %v", got, want)
+		}
+		same := []string{"@ACME.example"}
+		update(mergedesk.OrganizationWrite{DomainNames: &same})
+		notes := "Key account"
+		update(mergedesk.OrganizationWrite{Notes: func() **string { p := &notes; return &p }()})
+		if got := drain(t, db); len(got) != 0 {
+			t.Errorf("queue after writes that keep the domains = %v, want empty", got)
+		}
+		none := []string{}
+		update(mergedesk.OrganizationWrite{DomainNames: &none})
+		if got, want := drain(t, db), []int64{a.ID, b.ID}; !slices.Equal(got, want) {
+			t.Errorf("queue after domain_names cleared = %v, want %v", got, want)
+		}
+		// Off: nothing is queued.
+		if _, err := db.UpdateSettings(ctx, json.RawMessage(`{"duplicates":{"enabled":false}}`)); err != nil {
+			t.Fatal(err)
+		}
+		update(mergedesk.OrganizationWrite{DomainNames: &domains})
+		if got := drain(t, db); len(got) != 0 {
+			t.Errorf("queue with detection off = %v, want empty", got)
+		}
+	})
+}
+
+// TestDuplicateQueueOnImport: ImportUsers queues the end users it created,
+// set-based in its own transaction (multi-row INSERTs, enqueueDuplicates), across
+// more than one statement's worth of rows; not agents, not refused rows, and
+// nothing while detection is off (rule D8).
+func TestDuplicateQueueOnImport(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		batch := func(prefix string, n int) []mergedesk.NewUser {
+			users := make([]mergedesk.NewUser, 0, n+2)
+			for i := range n {
+				users = append(users, mergedesk.NewUser{Name: fmt.Sprintf("%s %d", prefix, i), Email: fmt.Sprintf("%s%d@example.com", prefix, i)})
+			}
+			users = append(users,
+				mergedesk.NewUser{Name: prefix + " Agent", Role: mergedesk.RoleAgent, Email: prefix + "-agent@example.com"},
+				mergedesk.NewUser{Name: prefix + " Clash", Email: prefix + "0@example.com"}) // refused: the first row owns it
+			return users
+		}
+		res, err := db.ImportUsers(ctx, batch("imp", 1200))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Created != 1201 || res.Skipped != 1 {
+			t.Fatalf("import: created %d, skipped %d; want 1201, 1", res.Created, res.Skipped)
+		}
+		want := slices.Clone(res.IDs[:1200])
+		slices.Sort(want)
+		if got := drain(t, db); !slices.Equal(got, want) {
+			t.Errorf("queue after import holds %d users, want the %d imported end users", len(got), len(want))
+		}
+		if _, err := db.UpdateSettings(ctx, json.RawMessage(`{"duplicates":{"enabled":false}}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ImportUsers(ctx, batch("off", 600)); err != nil {
+			t.Fatal(err)
+		}
+		if got := drain(t, db); len(got) != 0 {
+			t.Errorf("queue after import with detection off holds %d users, want none", len(got))
 		}
 	})
 }

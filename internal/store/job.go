@@ -63,27 +63,43 @@ func (db *DB) CreateJob(ctx context.Context, typ string, ownerID int64, items []
 // CreateSingletonJob queues a job of type typ with no items unless one of that
 // type is queued or working, in which case it returns that one (a scan
 // started while one runs, docs/duplicates-runtime.md). created says which.
-// On PostgreSQL two concurrent calls can both create one; the second scan
-// then finds little left to do.
+// Concurrent callers, on one server or several, get one job between them: the
+// row is marked singleton, and the unique index jobs_singleton_live (migration
+// 00105) admits one live singleton row per type. A caller whose insert loses
+// to another's (on PostgreSQL it waits for that transaction to commit) reads
+// the winner's job instead.
 func (db *DB) CreateSingletonJob(ctx context.Context, typ string, ownerID int64) (j *mergedesk.Job, created bool, err error) {
 	var id string
 	err = db.Update(ctx, func(tx *Tx) error {
-		err := tx.queryRow(ctx, "SELECT id FROM jobs WHERE job_type = ? AND status IN (?, ?) ORDER BY created_at, id LIMIT 1",
-			typ, mergedesk.JobQueued, mergedesk.JobWorking).Scan(&id)
-		if err == nil {
-			created = false
-			return nil
+		// Each statement of a PostgreSQL read-committed transaction sees what
+		// committed before it, so the read after a lost insert finds the winner.
+		for range 3 {
+			err := tx.queryRow(ctx, "SELECT id FROM jobs WHERE job_type = ? AND status IN (?, ?) ORDER BY created_at, id LIMIT 1",
+				typ, mergedesk.JobQueued, mergedesk.JobWorking).Scan(&id)
+			if err == nil {
+				created = false
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			b := make([]byte, 16)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+			now := unix(tx.now)
+			res, err := tx.exec(ctx, "INSERT INTO jobs ("+jobColumns+", singleton) VALUES (?, ?, ?, ?, 0, 0, NULL, '[]', NULL, ?, ?, TRUE)"+
+				" ON CONFLICT DO NOTHING", id, typ, ownerID, mergedesk.JobQueued, now, now)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				created = n == 1
+				return err
+			}
+			// Another caller's job took the slot; it may even have finished
+			// already, in which case the next round queues a new one.
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		b := make([]byte, 16)
-		rand.Read(b)
-		id, created = hex.EncodeToString(b), true
-		now := unix(tx.now)
-		_, err = tx.exec(ctx, "INSERT INTO jobs ("+jobColumns+") VALUES (?, ?, ?, ?, 0, 0, NULL, '[]', NULL, ?, ?)",
-			id, typ, ownerID, mergedesk.JobQueued, now, now)
-		return err
+		return fmt.Errorf("no live %s job found or queued", typ)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("create %s job: %w", typ, err)

@@ -206,8 +206,11 @@ func updateOrganization(ctx context.Context, tx *Tx, id int64, w mergedesk.Organ
 		col("external_id", ext)
 		col("external_id_norm", norm)
 	}
+	domainsChanged := false
 	if w.DomainNames != nil {
-		col("domain_names", encodeTags(domainNames(*w.DomainNames)))
+		d := encodeTags(domainNames(*w.DomainNames))
+		col("domain_names", d)
+		domainsChanged = d != encodeTags(o.DomainNames)
 	}
 	if w.GroupID != nil {
 		if g := *w.GroupID; g != nil {
@@ -255,6 +258,11 @@ func updateOrganization(ctx context.Context, tx *Tx, id int64, w mergedesk.Organ
 	}
 	if err != nil {
 		return fmt.Errorf("update organization %d: %w", id, err)
+	}
+	if domainsChanged {
+		// The domains are evidence of every member's (OrgDomains, rule D3),
+		// so the members' suggestions are recomputed (rule D8).
+		return enqueueOrganizationMembers(ctx, tx, id)
 	}
 	return nil
 }

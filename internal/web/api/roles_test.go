@@ -604,6 +604,8 @@ func TestRoleAuthSchemes(t *testing.T) {
 // TestRoleJobVisibility: a job status is seen by the agent who started it and by
 // admins. Another agent gets 404, as for a job that does not exist, so job ids
 // are not confirmed to people who may not read them (docs/authorization.md).
+// A duplicate scan is account-wide: every agent may watch it (rule D11), but
+// it stays out of the list of the caller's own jobs.
 func TestRoleJobVisibility(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -625,6 +627,11 @@ func TestRoleJobVisibility(t *testing.T) {
 		}
 		adminJob, agentJob, otherJob := start(e.AdminToken, "By Admin"), start(e.AgentToken, "By Agent"), start(otherTok.Token, "By Other")
 		all := strings.Join([]string{adminJob, agentJob, otherJob}, ",")
+		s, m := e.Do("POST", "/duplicate_scans", e.AdminToken, nil)
+		if s != http.StatusOK {
+			t.Fatalf("POST /duplicate_scans = %d %v", s, m)
+		}
+		scanJob := obj(t, m, "job_status")["id"].(string)
 
 		cases := []struct {
 			name, token, path string
@@ -640,6 +647,11 @@ func TestRoleJobVisibility(t *testing.T) {
 			{"AdminShowMany", e.AdminToken, "/job_statuses/show_many?ids=" + all, 200, []string{adminJob, agentJob, otherJob}},
 			{"AgentList", e.AgentToken, "/job_statuses", 200, []string{agentJob}},
 			{"EndUser", e.EndUserToken, "/job_statuses/" + agentJob, 403, nil},
+			{"AgentAdminsScan", e.AgentToken, "/job_statuses/" + scanJob, 200, nil},
+			{"OtherAgentAdminsScan", otherTok.Token, "/job_statuses/" + scanJob, 200, nil},
+			{"AgentShowManyScan", e.AgentToken, "/job_statuses/show_many?ids=" + all + "," + scanJob, 200, []string{agentJob, scanJob}},
+			{"AgentListNoScan", e.AgentToken, "/job_statuses", 200, []string{agentJob}},
+			{"EndUserScan", e.EndUserToken, "/job_statuses/" + scanJob, 403, nil},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -397,9 +398,12 @@ func (s *Server) group(ctx context.Context, gid int64) (*GroupView, error) {
 	return g, nil
 }
 
-// groupMerge starts a group merge: the preview of merging the first source
-// into the target, carrying the rest, so every merge is previewed and
-// confirmed on its own (the merge dialog's flow, rule M31).
+// groupMerge shows one merge of a group: the preview of merging the first
+// source into the target, carrying the rest, so every merge is previewed and
+// confirmed on its own (the merge dialog's flow, rule M31). The dialog asks
+// for it with htmx; an agent without JavaScript gets it as a page, and after
+// each confirmed merge comes back here for the next (merge), with step and
+// merged saying how far the group has got.
 func (s *Server) groupMerge(w http.ResponseWriter, r *http.Request) error {
 	if err := mergedesk.CanMerge(actor(r)); err != nil {
 		return err
@@ -419,8 +423,33 @@ func (s *Server) groupMerge(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.CSRF = currentFrom(r.Context()).Session.CSRFToken
 	f.Then = joinIDs(sources[1:])
-	f.Step, f.Steps = 1, len(sources)
-	return s.render(w, http.StatusOK, "user", "merge_preview", f)
+	// The steps already taken are the page's own count, for people; the
+	// merges themselves are the sources left.
+	step, err := strconv.Atoi(q.Get("step"))
+	if err != nil || step < 1 || step > maxGroupPairs {
+		step = 1
+	}
+	f.Step, f.Steps = step, step-1+len(sources)
+	if merged, err := strconv.ParseInt(q.Get("merged"), 10, 64); err == nil && merged > 0 && step > 1 {
+		f.Notice = mergedNotice(step-1, f.Steps, merged, f.Target.Name)
+	}
+	return s.renderPreview(w, r, http.StatusOK, f)
+}
+
+// mergedNotice says that merge step of steps of a group is done.
+func mergedNotice(step, steps int, source int64, target string) string {
+	return fmt.Sprintf("Merge %d of %d done: profile #%d is now part of %s.", step, steps, source, target)
+}
+
+// nextGroupMerge is where an agent without JavaScript goes after confirming
+// merge step of a group into target: the preview of the next one.
+func nextGroupMerge(target int64, then []int64, step int, merged int64) string {
+	v := url.Values{}
+	v.Set("target", strconv.FormatInt(target, 10))
+	v.Set("sources", joinIDs(then))
+	v.Set("step", strconv.Itoa(step+1))
+	v.Set("merged", strconv.FormatInt(merged, 10))
+	return "/duplicates/merge?" + v.Encode()
 }
 
 // idList parses "1,2,3".

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"github.com/mergedesk/mergedesk"
 	"github.com/mergedesk/mergedesk/internal/detector"
 	"github.com/mergedesk/mergedesk/internal/store"
@@ -344,5 +346,83 @@ func TestDuplicateVerifyWayOut(t *testing.T) {
 			}
 			mustQuery(t, doc, "#duplicates-notice")
 		})
+	})
+}
+
+// formValues are the values a browser submits with form n: its named inputs.
+func formValues(n *html.Node) url.Values {
+	v := url.Values{}
+	for _, in := range queryAll(n, "input") {
+		if name, ok := attr(in, "name"); ok {
+			val, _ := attr(in, "value")
+			v.Add(name, val)
+		}
+	}
+	return v
+}
+
+// TestGroupMergeWithoutJS merges a group of three as a browser without
+// JavaScript does, with plain GETs and form posts: Merge group leads to the
+// first merge's preview on a page of its own, each Confirm and merge merges
+// one profile (the same store merge, with the version of the preview just
+// shown, rule M31) and leads to the next preview, and the last lands on the
+// target. Every profile of the group ends up merged into the target.
+func TestGroupMergeWithoutJS(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newDupFixture(t, db)
+		f.detect(t)
+		_, ts := newDupServer(t, f)
+		c := agentClient(t, ts.URL)
+
+		_, doc := c.get("/duplicates")
+		g := mustQuery(t, doc, "article.duplicate-group")
+		start := mustQuery(t, g, `form[action="/duplicates/merge"]`)
+		if m, _ := attr(start, "method"); m != "get" {
+			t.Fatalf("Merge group form method = %q, want get", m)
+		}
+		mustQuery(t, start, `button.merge-group[type="submit"]`)
+		next := "/duplicates/merge?" + formValues(start).Encode()
+		var sources []int64
+		for _, u := range []*mergedesk.User{f.Maria2, f.MSouza} {
+			sources = append(sources, u.ID)
+		}
+		for i, source := range sources {
+			resp, doc := c.get(next)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d, want 200", next, resp.StatusCode)
+			}
+			// A whole page, not the dialog's fragment.
+			mustQuery(t, doc, "main#main div#merge-preview")
+			if got, want := text(mustQuery(t, doc, "#preview-step")), fmt.Sprintf("Merge %d of %d", i+1, len(sources)); !strings.Contains(got, want) {
+				t.Errorf("step line %q, want %q", got, want)
+			}
+			if i > 0 {
+				mustQuery(t, doc, "#preview-notice")
+			}
+			confirm := mustQuery(t, doc, `div#merge-preview form[method="post"]`)
+			if a, _ := attr(confirm, "action"); a != fmt.Sprintf("/users/%d/merge", source) {
+				t.Fatalf("step %d confirms %q, want the merge of %d", i+1, a, source)
+			}
+			mustQuery(t, confirm, "#confirm-merge")
+			action, _ := attr(confirm, "action")
+			resp, _ = c.post(action, formValues(confirm))
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("confirm step %d = %d, want 303", i+1, resp.StatusCode)
+			}
+			next = resp.Header.Get("Location")
+		}
+		if want := fmt.Sprintf("/users/%d?merged=%d", f.Maria.ID, f.MSouza.ID); next != want {
+			t.Errorf("after the last merge the agent goes to %q, want %q", next, want)
+		}
+		for _, id := range sources {
+			u, err := f.DB.User(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Active || u.MergedIntoID == nil || *u.MergedIntoID != f.Maria.ID {
+				t.Errorf("user %d: active %v, merged into %v; want merged into %d", id, u.Active, u.MergedIntoID, f.Maria.ID)
+			}
+		}
 	})
 }

@@ -229,6 +229,28 @@ type PreviewFragment struct {
 	Notice      string
 }
 
+// MergePage is a merge preview on a page of its own, for a request that did
+// not come from the dialog (no JavaScript): the same preview and the same
+// Confirm and merge form.
+type MergePage struct {
+	Layout
+	Preview *PreviewFragment
+}
+
+// renderPreview answers with the preview f: the fragment the dialog swaps in
+// for htmx, a whole page otherwise, so a form posted without JavaScript never
+// lands on a bare fragment.
+func (s *Server) renderPreview(w http.ResponseWriter, r *http.Request, status int, f *PreviewFragment) error {
+	if isHTMX(r) {
+		return s.render(w, status, "user", "merge_preview", f)
+	}
+	section, title := "customers", "Merge "+f.Source.Name
+	if f.Steps > 0 {
+		section, title = "duplicates", "Merge a group"
+	}
+	return s.render(w, status, "merge", "layout", MergePage{Layout: s.layout(r, title, section), Preview: f})
+}
+
 func (s *Server) mergePreview(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -243,7 +265,7 @@ func (s *Server) mergePreview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.CSRF = currentFrom(r.Context()).Session.CSRFToken
-	return s.render(w, http.StatusOK, "user", "merge_preview", f)
+	return s.renderPreview(w, r, http.StatusOK, f)
 }
 
 func (s *Server) preview(ctx context.Context, source, target int64) (*PreviewFragment, error) {
@@ -414,14 +436,20 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 	then, _ := idList(r.PostFormValue("then"))
 	step, _ := strconv.Atoi(r.PostFormValue("step"))
 	steps, _ := strconv.Atoi(r.PostFormValue("steps"))
-	if mergeErr == nil && len(then) > 0 && isHTMX(r) {
-		// The next merge of the group, previewed like the first.
+	if mergeErr == nil && len(then) > 0 {
+		// The next merge of the group, previewed and confirmed like the
+		// first: in the dialog, or on the group merge page without
+		// JavaScript (a redirect, so reloading never posts the merge again).
+		if !isHTMX(r) {
+			http.Redirect(w, r, nextGroupMerge(target, then, step, id), http.StatusSeeOther)
+			return nil
+		}
 		f, err := s.preview(ctx, then[0], target)
 		if err != nil {
 			return err
 		}
 		f.CSRF, f.Then, f.Step, f.Steps = cur.Session.CSRFToken, joinIDs(then[1:]), step+1, steps
-		f.Notice = fmt.Sprintf("Merge %d of %d done: profile #%d is now part of %s.", step, steps, id, f.Target.Name)
+		f.Notice = mergedNotice(step, steps, id, f.Target.Name)
 		return s.render(w, http.StatusOK, "user", "merge_preview", f)
 	}
 	if mergeErr == nil {
@@ -455,7 +483,7 @@ func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
 		// htmx swaps only 2xx responses by default; the fragment carries the news.
 		status = http.StatusOK
 	}
-	return s.render(w, status, "user", "merge_preview", f)
+	return s.renderPreview(w, r, status, f)
 }
 
 // verifyIdentity verifies one identity of a user: the agent confirmed that the
@@ -500,7 +528,13 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.CSRF = currentFrom(ctx).Session.CSRFToken
-	return s.render(w, http.StatusOK, "user", "merge_preview", f)
+	// A way out taken during a group merge keeps the group's remaining merges.
+	if then := r.PostFormValue("then"); r.PostFormValue("steps") != "" {
+		f.Then = then
+		f.Step, _ = strconv.Atoi(r.PostFormValue("step"))
+		f.Steps, _ = strconv.Atoi(r.PostFormValue("steps"))
+	}
+	return s.renderPreview(w, r, http.StatusOK, f)
 }
 
 // verifiedToDuplicates answers a way out taken on duplicates: the panel of

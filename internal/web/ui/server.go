@@ -97,7 +97,7 @@ func New(db Store, logger *slog.Logger) (*Server, error) {
 }
 
 // pageFiles are the templates rendered inside layout.html.
-var pageFiles = []string{"login", "customers", "user", "tickets", "ticket", "organizations", "organization", "duplicates", "error"}
+var pageFiles = []string{"login", "customers", "user", "tickets", "ticket", "organizations", "organization", "duplicates", "merge", "error"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
